@@ -1,0 +1,58 @@
+/**
+ * The codec's view of user classes. The codec itself knows no decorators: the metadata
+ * registry (src/decorators) installs itself here, so that `put(key, order)` on any storage
+ * can encode an `@Checkpointable` instance and `get` can rebuild it, while the codec stays
+ * usable (and testable) on its own.
+ */
+
+/** How the codec saves and restores the instances of one registered class. */
+export interface ClassBinding {
+  /** The unique name stored with each instance (`@Checkpointable({ name })`). */
+  readonly name: string;
+  /** The schema version the current code writes. */
+  readonly version: number;
+  /** The class itself. */
+  readonly ctor: Function;
+  /** The fields saved for each instance, in a fixed order. */
+  readonly fieldNames: readonly string[];
+  /** Creates an empty instance to fill, without running a constructor that needs arguments. */
+  instantiate(): object;
+  /**
+   * Brings the field values of an instance stored at `fromVersion` up to `version`.
+   * Throws a `Version` CheckpointError when that is not possible.
+   */
+  upgrade(data: Record<string, unknown>, fromVersion: number): Record<string, unknown>;
+}
+
+/** Looks classes up in both directions. */
+export interface ClassBindings {
+  /** The binding of exactly this constructor (not of a parent class), if registered. */
+  byConstructor(ctor: Function): ClassBinding | undefined;
+  /** The binding registered under `name`, if any. */
+  byName(name: string): ClassBinding | undefined;
+}
+
+const NO_CLASSES: ClassBindings = {
+  byConstructor: () => undefined,
+  byName: () => undefined,
+};
+
+let current: ClassBindings = NO_CLASSES;
+
+/**
+ * Installs the class registry the codec consults. Called once by the metadata registry
+ * when it loads; tests may install their own.
+ *
+ * @example
+ * ```ts
+ * useClassBindings(metadataRegistry);
+ * ```
+ */
+export function useClassBindings(bindings: ClassBindings | undefined): void {
+  current = bindings ?? NO_CLASSES;
+}
+
+/** The installed class registry. */
+export function classBindings(): ClassBindings {
+  return current;
+}

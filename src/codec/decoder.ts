@@ -1,0 +1,273 @@
+import { CheckpointError, quote } from '../errors';
+import { classBindings } from './class-bindings';
+import type { CodecContext } from './encoder';
+import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
+import { segment, ValuePathError } from './value-path';
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Revives the tree JSON.parse returned, in place: tags become values, references become
+ * the objects they name. Stored bytes may have been tampered with, so every tag is checked
+ * and anything unexpected is an error, never a guess.
+ */
+class Decoder {
+  private readonly objects: unknown[] = [];
+
+  constructor(private readonly blobs: Uint8Array[]) {}
+
+  value(v: unknown): unknown {
+    if (typeof v === 'string') return v.charCodeAt(0) === TAG ? this.tag(v) : v;
+    if (typeof v !== 'object' || v === null) return v;
+    return Array.isArray(v) ? this.array(v) : this.plain(v as Record<string, unknown>);
+  }
+
+  private array(a: unknown[]): unknown {
+    const first = a[0];
+    if (typeof first === 'string' && first.length === 2 && first.charCodeAt(0) === TAG) {
+      return this.taggedArray(first, a);
+    }
+    this.objects.push(a);
+    let i = 0;
+    try {
+      for (; i < a.length; i++) {
+        const x = a[i];
+        if (typeof x === 'object' ? x !== null : typeof x === 'string' && x.charCodeAt(0) === TAG) {
+          a[i] = this.value(x);
+        }
+      }
+    } catch (error) {
+      throw rethrow(error, segment(i));
+    }
+    return a;
+  }
+
+  plain(o: Record<string, unknown>, numbered = false): Record<string, unknown> {
+    if (!numbered) this.objects.push(o);
+    let k = '';
+    try {
+      for (k in o) {
+        if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+          throw new ValuePathError(`the stored data contains the reserved property name '${k}'`);
+        }
+        const x = o[k];
+        if (typeof x === 'object' ? x !== null : typeof x === 'string' && x.charCodeAt(0) === TAG) {
+          o[k] = this.value(x);
+        }
+      }
+    } catch (error) {
+      throw rethrow(error, segment(k));
+    }
+    return o;
+  }
+
+  private tag(s: string): unknown {
+    const rest = s.slice(2);
+    switch (s.charAt(1)) {
+      case 's':
+        return rest;
+      case 'u':
+        return undefined;
+      case 'n':
+        return NaN;
+      case 'i':
+        return Infinity;
+      case 'I':
+        return -Infinity;
+      case 'z':
+        return -0;
+      case 'b':
+        if (!/^-?\d+$/.test(rest)) break;
+        return BigInt(rest);
+      case 'd': {
+        if (rest !== 'NaN' && !/^-?\d+$/.test(rest)) break;
+        const date = new Date(Number(rest));
+        this.objects.push(date);
+        return date;
+      }
+      case 'r': {
+        const index = Number(rest);
+        if (!Number.isInteger(index) || index < 0 || index >= this.objects.length) break;
+        return this.objects[index];
+      }
+      case 'x':
+      case 'B': {
+        const bytes = this.blob(rest);
+        const out = s.charAt(1) === 'B' ? Buffer.from(bytes) : new Uint8Array(bytes);
+        this.objects.push(out);
+        return out;
+      }
+      case 'T': {
+        const colon = rest.indexOf(':');
+        const make = BINARY_TYPES[rest.slice(0, colon)];
+        if (colon < 0 || make === undefined || !hasOwn.call(BINARY_TYPES, rest.slice(0, colon))) break;
+        const out = make(this.blob(rest.slice(colon + 1)));
+        this.objects.push(out);
+        return out;
+      }
+    }
+    throw new ValuePathError(`the stored tag ${JSON.stringify(s.slice(0, 24))} is not valid`);
+  }
+
+  private blob(indexText: string): Uint8Array {
+    const index = Number(indexText);
+    const bytes = /^\d+$/.test(indexText) ? this.blobs[index] : undefined;
+    if (bytes === undefined) throw new ValuePathError(`binary blob ${JSON.stringify(indexText)} is missing`);
+    return bytes;
+  }
+
+  private taggedArray(tag: string, a: unknown[]): unknown {
+    switch (tag.charAt(1)) {
+      case 'M': {
+        if (a.length % 2 !== 1) break;
+        const map = new Map<unknown, unknown>();
+        this.objects.push(map);
+        let i = 1;
+        try {
+          for (; i < a.length; i += 2) map.set(this.value(a[i]), this.value(a[i + 1]));
+        } catch (error) {
+          throw rethrow(error, `.<map entry ${(i - 1) / 2}>`);
+        }
+        return map;
+      }
+      case 'S': {
+        const set = new Set<unknown>();
+        this.objects.push(set);
+        let i = 1;
+        try {
+          for (; i < a.length; i++) set.add(this.value(a[i]));
+        } catch (error) {
+          throw rethrow(error, `.<set entry ${i - 1}>`);
+        }
+        return set;
+      }
+      case 'C':
+        return this.instance(a);
+    }
+    throw new ValuePathError(`the stored tag ${JSON.stringify(tag)} is not valid`);
+  }
+
+  private instance(a: unknown[]): object {
+    const [, name, version, fields] = a;
+    if (
+      a.length !== 4 ||
+      typeof name !== 'string' ||
+      typeof version !== 'number' ||
+      !Number.isInteger(version) ||
+      fields === null ||
+      typeof fields !== 'object' ||
+      Array.isArray(fields)
+    ) {
+      throw new ValuePathError('a stored class instance is malformed');
+    }
+    const binding = classBindings().byName(name);
+    if (binding === undefined) {
+      throw new ValuePathError(
+        `the stored class ${JSON.stringify(name)} is not registered in this process; import the module that declares @Checkpointable({ name: ${JSON.stringify(name)} }) before restoring`,
+      );
+    }
+    if (version > binding.version) {
+      throw new CheckpointError(
+        'Version',
+        `Stored ${name} has version ${version}, but this code knows versions up to ${binding.version}; deploy the newer code that wrote it, or restore with it.`,
+      );
+    }
+    // Numbered before its fields are revived, so a field may refer back to the instance.
+    const instance = binding.instantiate();
+    this.objects.push(instance);
+    let data = this.plain(fields as Record<string, unknown>, true);
+    if (version < binding.version) data = binding.upgrade(data, version);
+    const target = instance as Record<string, unknown>;
+    for (const f of binding.fieldNames) {
+      if (hasOwn.call(data, f)) target[f] = data[f];
+    }
+    return instance;
+  }
+}
+
+function rethrow(error: unknown, part: string): unknown {
+  if (error instanceof ValuePathError) return error.at(part);
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new ValuePathError('the stored value is nested too deeply for the call stack').at(part);
+  }
+  return error;
+}
+
+/**
+ * Decodes bytes written by {@link encodeValue}.
+ *
+ * @throws {CheckpointError} `Deserialize` when the bytes are not codec data (for example
+ *   data written through a different wrapper chain) or hold something invalid; `Version`
+ *   when a stored class instance is newer than the code
+ *
+ * @example
+ * ```ts
+ * const value = decodeValue(await checkpoint.getBytes('order'));
+ * ```
+ */
+export function decodeValue(bytes: Uint8Array, context: CodecContext = {}): unknown {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fail = (problem: string, cause?: unknown) => deserializeError(problem, context, cause);
+  if (buf.length < CODEC_HEADER_SIZE + 4 || !CODEC_MAGIC.equals(buf.subarray(0, 3))) {
+    throw fail(
+      'the bytes are not checkpointable codec data (no "CPV" header); they may have been written through a different wrapper chain or by another program',
+    );
+  }
+  if (buf[3] !== CODEC_ID_TAGGED_JSON) {
+    throw fail(`codec id ${buf[3]} is unknown to this version of checkpointable; upgrade to read it`);
+  }
+  const jsonLength = buf.readUInt32LE(4);
+  let offset = CODEC_HEADER_SIZE + jsonLength;
+  if (offset + 4 > buf.length) throw fail('the bytes are truncated');
+  const blobCount = buf.readUInt32LE(offset);
+  offset += 4;
+  const blobs: Uint8Array[] = [];
+  for (let i = 0; i < blobCount; i++) {
+    if (offset + 4 > buf.length) throw fail('the bytes are truncated');
+    const length = buf.readUInt32LE(offset);
+    offset += 4;
+    if (offset + length > buf.length) throw fail('the bytes are truncated');
+    blobs.push(buf.subarray(offset, offset + length));
+    offset += length;
+  }
+  if (offset !== buf.length) throw fail('there are unexpected bytes after the value');
+  let tree: unknown;
+  try {
+    tree = JSON.parse(buf.toString('utf8', CODEC_HEADER_SIZE, CODEC_HEADER_SIZE + jsonLength));
+  } catch (error) {
+    throw fail('the JSON text is damaged', error);
+  }
+  try {
+    return new Decoder(blobs).value(tree);
+  } catch (error) {
+    if (error instanceof ValuePathError) {
+      throw fail(`${context.key ?? 'value'}${error.path}: ${error.problem}`);
+    }
+    if (error instanceof CheckpointError) {
+      throw new CheckpointError(error.kind, withContext(error.message, context), {
+        identifier: context.identifier,
+        key: context.key,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function withContext(message: string, context: CodecContext): string {
+  if (context.key === undefined) return message;
+  const where = context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
+  return `Key ${quote(context.key)}${where}: ${message}`;
+}
+
+function deserializeError(problem: string, context: CodecContext, cause?: unknown): CheckpointError {
+  const where =
+    context.key !== undefined
+      ? `key ${quote(context.key)}${context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : ''}`
+      : 'the value';
+  return new CheckpointError('Deserialize', `Cannot restore ${where}: ${problem}.`, {
+    identifier: context.identifier,
+    key: context.key,
+    cause,
+  });
+}

@@ -1,0 +1,248 @@
+import { CheckpointError, quote } from '../errors';
+import { classBindings } from './class-bindings';
+import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
+import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
+import { segment, ValuePathError } from './value-path';
+
+/** Where a value is being saved, for error messages. */
+export interface CodecContext {
+  identifier?: string;
+  key?: string;
+}
+
+const OBJECT_PROTO = Object.prototype;
+const KEY_FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Walks a value once and produces the JSON-safe tree of format.ts, collecting binary
+ * contents into a blob table. One instance per encode: it holds the identity map that
+ * turns shared references and cycles into back-references.
+ */
+class Encoder {
+  private readonly seen = new Map<object, number>();
+  readonly blobs: Uint8Array[] = [];
+
+  value(v: unknown): unknown {
+    switch (typeof v) {
+      case 'string':
+        return v.charCodeAt(0) === TAG ? '\u0000s' + v : v;
+      case 'number':
+        if (v !== v) return '\u0000n';
+        if (v === Infinity) return '\u0000i';
+        if (v === -Infinity) return '\u0000I';
+        if (v === 0 && 1 / v < 0) return '\u0000z';
+        return v;
+      case 'boolean':
+        return v;
+      case 'undefined':
+        return '\u0000u';
+      case 'bigint':
+        return '\u0000b' + v.toString();
+      case 'object':
+        return v === null ? null : this.object(v);
+      case 'function':
+        throw new ValuePathError(
+          `it is a function${v.name ? ` (${v.name})` : ''}, which cannot be saved; save the data it works on instead`,
+        );
+      default:
+        throw new ValuePathError(`it is a ${typeof v}, which cannot be saved`);
+    }
+  }
+
+  private object(o: object): unknown {
+    const known = this.seen.get(o);
+    if (known !== undefined) return '\u0000r' + known;
+    // Numbered in walk order; the decoder numbers the same objects in the same order.
+    this.seen.set(o, this.seen.size);
+
+    if (Array.isArray(o)) return this.array(o);
+    const proto: unknown = Object.getPrototypeOf(o);
+    if (proto === OBJECT_PROTO || proto === null) return this.plain(o as Record<string, unknown>);
+    if (proto === Date.prototype) return '\u0000d' + (o as Date).getTime();
+    if (proto === Map.prototype) return this.map(o as Map<unknown, unknown>);
+    if (proto === Set.prototype) return this.set(o as Set<unknown>);
+    if (o instanceof Uint8Array && (proto === Uint8Array.prototype || proto === Buffer.prototype)) {
+      return (proto === Buffer.prototype ? '\u0000B' : '\u0000x') + this.blob(o);
+    }
+    return this.other(o, proto);
+  }
+
+  private array(a: unknown[]): unknown[] {
+    const n = a.length;
+    const out = new Array<unknown>(n);
+    let i = 0;
+    try {
+      for (; i < n; i++) out[i] = this.value(a[i]);
+    } catch (error) {
+      throw rethrow(error, segment(i));
+    }
+    return out;
+  }
+
+  private plain(o: Record<string, unknown>): Record<string, unknown> {
+    // Reserved names are refused below, so plain assignment here cannot reach a prototype.
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(o);
+    let k = '';
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        k = keys[i];
+        if (KEY_FORBIDDEN.has(k)) {
+          throw new ValuePathError(
+            `the property name '${k}' is reserved (restoring it could change an object's prototype); rename the property or use a Map`,
+          );
+        }
+        out[k] = this.value(o[k]);
+      }
+    } catch (error) {
+      throw rethrow(error, segment(k));
+    }
+    return out;
+  }
+
+  private map(m: Map<unknown, unknown>): unknown[] {
+    const out: unknown[] = ['\u0000M'];
+    let i = 0;
+    try {
+      for (const [k, v] of m) {
+        out.push(this.value(k), this.value(v));
+        i++;
+      }
+    } catch (error) {
+      throw rethrow(error, `.<map entry ${i}>`);
+    }
+    return out;
+  }
+
+  private set(s: Set<unknown>): unknown[] {
+    const out: unknown[] = ['\u0000S'];
+    let i = 0;
+    try {
+      for (const v of s) {
+        out.push(this.value(v));
+        i++;
+      }
+    } catch (error) {
+      throw rethrow(error, `.<set entry ${i}>`);
+    }
+    return out;
+  }
+
+  private blob(bytes: Uint8Array): number {
+    this.blobs.push(bytes);
+    return this.blobs.length - 1;
+  }
+
+  private other(o: object, proto: unknown): unknown {
+    if (ArrayBuffer.isView(o) && !(o instanceof DataView)) {
+      const name = (proto as { constructor?: Function } | null)?.constructor?.name ?? '';
+      if (name in BINARY_TYPES) {
+        const view = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
+        return `\u0000T${name}:${this.blob(view)}`;
+      }
+    }
+    if (o instanceof ArrayBuffer && proto === ArrayBuffer.prototype) {
+      return `\u0000TArrayBuffer:${this.blob(new Uint8Array(o))}`;
+    }
+    const ctor = (proto as { constructor?: Function } | null)?.constructor;
+    if (typeof ctor === 'function') {
+      const binding = classBindings().byConstructor(ctor);
+      if (binding !== undefined) {
+        const fields: Record<string, unknown> = {};
+        const record = o as Record<string, unknown>;
+        const names = binding.fieldNames;
+        let f = '';
+        try {
+          for (let i = 0; i < names.length; i++) {
+            f = names[i];
+            fields[f] = this.value(record[f]);
+          }
+        } catch (error) {
+          throw rethrow(error, segment(f));
+        }
+        return ['\u0000C', binding.name, binding.version, fields];
+      }
+      if (hasClassTransformerMetadata(ctor)) {
+        // The plain form stands in for the instance: it takes the instance's number (already
+        // assigned above) instead of a number of its own, so back-references still line up.
+        const plain = toPlain(o);
+        if (plain !== null && typeof plain === 'object' && !Array.isArray(plain)) {
+          return this.plain(plain as Record<string, unknown>);
+        }
+        throw new ValuePathError(`class-transformer turned this ${ctor.name} into a ${typeof plain}, not an object`);
+      }
+    }
+    throw new ValuePathError(describeUnsupported(o, ctor));
+  }
+}
+
+function describeUnsupported(o: object, ctor: Function | undefined): string {
+  if (o instanceof Promise) return 'it is a Promise; await it and save the result';
+  if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef) {
+    return `it is a ${ctor?.name ?? 'weak collection'}, whose entries cannot be enumerated; use a Map or Set`;
+  }
+  const name = ctor?.name || 'an anonymous class';
+  if (ctor !== undefined && (globalThis as Record<string, unknown>)[name] === ctor) {
+    return `it is a ${name}, which the codec does not store; convert it to a supported value (string, number, Date, Map, Set, Uint8Array, plain object, array)`;
+  }
+  return `it is an instance of ${name}, which is not registered; add @Checkpointable() to ${name} (and @CheckpointField() to the fields to save), or convert it to a plain object`;
+}
+
+function rethrow(error: unknown, part: string): unknown {
+  if (error instanceof ValuePathError) return error.at(part);
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new ValuePathError('the value is nested too deeply for the call stack').at(part);
+  }
+  return error;
+}
+
+/**
+ * Encodes a value into the codec's bytes (layout in format.ts). The value is read
+ * completely before this returns, so later changes to it never reach the bytes.
+ *
+ * @throws {CheckpointError} `Serialize` naming the path to the value that cannot be saved
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeValue({ at: new Date(), tags: new Set(['a']) });
+ * const copy = decodeValue(bytes); // a new Date and a new Set
+ * ```
+ */
+export function encodeValue(value: unknown, context: CodecContext = {}): Buffer {
+  const encoder = new Encoder();
+  let tree: unknown;
+  try {
+    tree = encoder.value(value);
+  } catch (error) {
+    throw serializeError(error, context);
+  }
+  const json = JSON.stringify(tree) ?? 'null';
+  const jsonLength = Buffer.byteLength(json, 'utf8');
+  let total = CODEC_HEADER_SIZE + jsonLength + 4;
+  for (const blob of encoder.blobs) total += 4 + blob.byteLength;
+  const out = Buffer.allocUnsafe(total);
+  CODEC_MAGIC.copy(out, 0);
+  out[3] = CODEC_ID_TAGGED_JSON;
+  out.writeUInt32LE(jsonLength, 4);
+  out.write(json, CODEC_HEADER_SIZE, jsonLength, 'utf8');
+  let offset = CODEC_HEADER_SIZE + jsonLength;
+  out.writeUInt32LE(encoder.blobs.length, offset);
+  offset += 4;
+  for (const blob of encoder.blobs) {
+    out.writeUInt32LE(blob.byteLength, offset);
+    out.set(blob, offset + 4);
+    offset += 4 + blob.byteLength;
+  }
+  return out;
+}
+
+function serializeError(error: unknown, context: CodecContext): unknown {
+  if (!(error instanceof ValuePathError)) return error;
+  const root = context.key ?? 'value';
+  const where = context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
+  return new CheckpointError(
+    'Serialize',
+    `Cannot save ${root}${error.path}${context.key !== undefined ? ` (key ${quote(context.key)}${where})` : where}: ${error.problem}.`,
+    { identifier: context.identifier, key: context.key },
+  );
+}

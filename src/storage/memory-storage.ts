@@ -1,0 +1,123 @@
+import { GuardWrapper } from '../wrappers/guard-wrapper';
+import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint, keyNotFound } from './base-checkpoints';
+import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
+import type { CommittedCheckpoint, Storage } from './storage';
+
+interface StoredCheckpoint {
+  readonly createdAt: Date;
+  readonly values: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Checkpoints in this process's memory: for tests, caches and short-lived jobs. Values
+ * are kept as encoded bytes, so changing an object after `put` never changes a
+ * checkpoint, and each `get` returns a new copy.
+ *
+ * `MemoryStorage.create()` returns it wrapped in a {@link GuardWrapper} (the usual way);
+ * `new MemoryStorage()` is the bare storage, for building wrapper chains.
+ *
+ * @example
+ * ```ts
+ * const storage = MemoryStorage.create();
+ * const draft = await storage.createCheckpoint('a');
+ * await draft.put('n', 1);
+ * const saved = await storage.commitCheckpoint(draft);
+ * await saved.get('n'); // 1
+ * ```
+ */
+export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
+  protected readonly storageName = 'MemoryStorage';
+  readonly #committed = new Map<string, StoredCheckpoint>();
+
+  /**
+   * A new, empty, guarded memory storage.
+   *
+   * @example
+   * ```ts
+   * const storage = MemoryStorage.create();
+   * ```
+   */
+  static create(): Storage {
+    return GuardWrapper.wrap(new MemoryStorage());
+  }
+
+  protected async doCreate(identifier: string): Promise<MemoryUncommittedCheckpoint> {
+    if (this.#committed.has(identifier)) throw alreadyCommitted(identifier);
+    return new MemoryUncommittedCheckpoint(identifier, this);
+  }
+
+  protected async doCommit(checkpoint: MemoryUncommittedCheckpoint): Promise<CommittedCheckpoint> {
+    const { identifier } = checkpoint;
+    if (this.#committed.has(identifier)) throw alreadyCommitted(identifier);
+    // The handle is used up from here on, so its map can become the checkpoint's.
+    const stored: StoredCheckpoint = { createdAt: new Date(), values: checkpoint.values };
+    this.#committed.set(identifier, stored);
+    return new MemoryCommittedCheckpoint(identifier, stored);
+  }
+
+  protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
+    const stored = this.#committed.get(identifier);
+    if (stored === undefined) throw checkpointNotFound(identifier);
+    return new MemoryCommittedCheckpoint(identifier, stored);
+  }
+
+  protected async doRemove(identifier: string): Promise<void> {
+    if (!this.#committed.delete(identifier)) throw checkpointNotFound(identifier);
+  }
+
+  protected async doList(): Promise<string[]> {
+    return [...this.#committed.keys()];
+  }
+
+  protected async doClose(): Promise<void> {
+    this.#committed.clear();
+  }
+}
+
+/** An uncommitted checkpoint of a {@link MemoryStorage}. */
+export class MemoryUncommittedCheckpoint extends BaseUncommittedCheckpoint {
+  /** @internal the values put so far; taken over by the storage on commit */
+  readonly values = new Map<string, Uint8Array>();
+
+  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
+    this.values.set(key, bytes);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    const bytes = this.values.get(key);
+    if (bytes === undefined) throw keyNotFound(this.identifier, key);
+    return bytes.slice();
+  }
+
+  protected async deleteKey(key: string): Promise<void> {
+    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
+  }
+
+  protected async listKeys(): Promise<string[]> {
+    return [...this.values.keys()];
+  }
+
+  protected async abandon(): Promise<void> {
+    this.values.clear();
+  }
+}
+
+/** A committed checkpoint of a {@link MemoryStorage}. */
+class MemoryCommittedCheckpoint extends BaseCommittedCheckpoint {
+  constructor(
+    identifier: string,
+    private readonly stored: StoredCheckpoint,
+  ) {
+    super(identifier, stored.createdAt);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    const bytes = this.stored.values.get(key);
+    if (bytes === undefined) throw keyNotFound(this.identifier, key);
+    return bytes.slice();
+  }
+
+  protected async listKeys(): Promise<string[]> {
+    return [...this.stored.values.keys()];
+  }
+}

@@ -1,0 +1,10 @@
+import 'reflect-metadata';
+
+export {
+  storageConformance,
+  INVALID_NAMES,
+  AWKWARD_VALID_NAMES,
+  type ConformanceOptions,
+  type StorageCapabilities,
+} from './storage-conformance';
+export { FIDELITY_CASES, type FidelityCase } from './fidelity-cases';

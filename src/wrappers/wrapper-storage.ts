@@ -1,0 +1,143 @@
+import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint } from '../storage/base-checkpoints';
+import { BaseStorage } from '../storage/base-storage';
+import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../storage/storage';
+
+/**
+ * A storage nested around another storage, as in the seed: every call goes through to
+ * `inner`, and each value's bytes pass through {@link WrapperStorage.seal} on the way in
+ * and {@link WrapperStorage.unseal} on the way out. The codec runs only in the outermost
+ * handle, so a wrapper only ever sees bytes. Closing a wrapper closes the chain under it.
+ *
+ * @example
+ * ```ts
+ * class Rot13Wrapper extends WrapperStorage {
+ *   protected readonly storageName = 'Rot13Wrapper';
+ *   seal(identifier: string, key: string, bytes: Uint8Array) { ... }
+ *   unseal(identifier: string, key: string, bytes: Uint8Array) { ... }
+ * }
+ * ```
+ */
+export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheckpoint> {
+  /** @param inner the storage this wrapper adds its behaviour to */
+  constructor(readonly inner: Storage) {
+    super();
+  }
+
+  /**
+   * Turns a value's bytes into what the inner storage keeps. Pass-through by default.
+   * @internal called by the wrapper's handles
+   */
+  seal(_identifier: string, _key: string, bytes: Uint8Array): Uint8Array {
+    return bytes;
+  }
+
+  /**
+   * Turns what the inner storage kept back into the value's bytes, or throws a
+   * CheckpointError when they fail a check. Pass-through by default.
+   * @internal called by the wrapper's handles
+   */
+  unseal(_identifier: string, _key: string, bytes: Uint8Array): Uint8Array {
+    return bytes;
+  }
+
+  /**
+   * Called when an uncommitted handle of this wrapper is discarded.
+   * @internal
+   */
+  uncommittedClosed(_identifier: string): void {}
+
+  /**
+   * Called when a committed handle of this wrapper is released.
+   * @internal
+   */
+  committedReleased(_identifier: string): void {}
+
+  protected async doCreate(identifier: string): Promise<WrappedUncommittedCheckpoint> {
+    return new WrappedUncommittedCheckpoint(this, await this.inner.createCheckpoint(identifier));
+  }
+
+  protected async doCommit(checkpoint: WrappedUncommittedCheckpoint): Promise<CommittedCheckpoint> {
+    return new WrappedCommittedCheckpoint(this, await this.inner.commitCheckpoint(checkpoint.inner));
+  }
+
+  protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
+    return new WrappedCommittedCheckpoint(this, await this.inner.loadCheckpoint(identifier));
+  }
+
+  protected doRemove(identifier: string): Promise<void> {
+    return this.inner.removeCheckpoint(identifier);
+  }
+
+  protected doList(): Promise<string[]> {
+    return this.inner.checkpointIdentifiers();
+  }
+
+  protected doClose(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * An uncommitted handle of a {@link WrapperStorage}: it seals each value and passes it
+ * to the inner storage's handle.
+ */
+export class WrappedUncommittedCheckpoint extends BaseUncommittedCheckpoint {
+  constructor(
+    private readonly wrapper: WrapperStorage,
+    /** The inner storage's handle for the same checkpoint. */
+    readonly inner: UncommittedCheckpoint,
+  ) {
+    super(inner.identifier, wrapper);
+  }
+
+  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
+    await this.inner.putBytes(key, this.wrapper.seal(this.identifier, key, bytes));
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    return this.wrapper.unseal(this.identifier, key, await this.inner.getBytes(key));
+  }
+
+  protected deleteKey(key: string): Promise<void> {
+    return this.inner.remove(key);
+  }
+
+  protected listKeys(): Promise<string[]> {
+    return this.inner.keys();
+  }
+
+  protected async abandon(): Promise<void> {
+    try {
+      await this.inner.discard();
+    } finally {
+      this.wrapper.uncommittedClosed(this.identifier);
+    }
+  }
+}
+
+/** A committed handle of a {@link WrapperStorage}: it unseals each value it reads. */
+export class WrappedCommittedCheckpoint extends BaseCommittedCheckpoint {
+  constructor(
+    private readonly wrapper: WrapperStorage,
+    /** The inner storage's handle for the same checkpoint. */
+    readonly inner: CommittedCheckpoint,
+  ) {
+    super(inner.identifier, inner.createdAt);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    return this.wrapper.unseal(this.identifier, key, await this.inner.getBytes(key));
+  }
+
+  protected listKeys(): Promise<string[]> {
+    return this.inner.keys();
+  }
+
+  protected override async onRelease(): Promise<void> {
+    try {
+      await this.inner.release();
+    } finally {
+      this.wrapper.committedReleased(this.identifier);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+import { MemoryStorage, GuardWrapper } from 'checkpointable';
+import { storageConformance } from 'checkpointable/testing';
+
+storageConformance('MemoryStorage.create() (guarded)', {
+  create: async () => MemoryStorage.create(),
+  capabilities: { guarded: true },
+});
+
+storageConformance('new MemoryStorage() (bare)', {
+  create: async () => new MemoryStorage(),
+  capabilities: { guarded: false },
+});
+
+storageConformance('GuardWrapper over a bare MemoryStorage', {
+  create: async () => GuardWrapper.wrap(new MemoryStorage()),
+  capabilities: { guarded: true },
+});
