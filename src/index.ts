@@ -1,12 +1,24 @@
 import 'reflect-metadata';
 
-export { CheckpointError, CHECKPOINT_ERROR_KINDS, type CheckpointErrorKind, type CheckpointErrorDetails } from './errors';
-export type { Storage, UncommittedCheckpoint, CommittedCheckpoint, ClassType } from './storage/storage';
+export {
+  CheckpointError,
+  CHECKPOINT_ERROR_KINDS,
+  type CheckpointErrorKind,
+  type CheckpointErrorDetails,
+} from './errors';
+export type {
+  Storage,
+  UncommittedCheckpoint,
+  CommittedCheckpoint,
+  ClassType,
+} from './storage/storage';
 export { assertValidName, MAX_NAME_LENGTH } from './storage/names';
 export { BaseStorage } from './storage/base-storage';
 export { BaseUncommittedCheckpoint, BaseCommittedCheckpoint } from './storage/base-checkpoints';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions, type FileDurability } from './storage/file-storage';
-export { WrapperStorage } from './wrappers/wrapper-storage';
-export { GuardWrapper } from './wrappers/guard-wrapper';
+export * from './wrappers';
+export * from './decorators';
+export * from './manager';
+export * from './di';
 export { encodeValue, decodeValue, type CodecContext } from './codec';

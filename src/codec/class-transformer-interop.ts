@@ -3,7 +3,10 @@ import { instanceToPlain, plainToInstance } from 'class-transformer';
 // "is this class decorated" query, so we read the maps its decorators fill.
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 
-type MetadataMaps = Record<'_typeMetadatas' | '_transformMetadatas' | '_exposeMetadatas' | '_excludeMetadatas', Map<Function, unknown>>;
+type MetadataMaps = Record<
+  '_typeMetadatas' | '_transformMetadatas' | '_exposeMetadatas' | '_excludeMetadatas',
+  Map<Function, unknown>
+>;
 
 const decorated = new WeakMap<Function, boolean>();
 
@@ -23,7 +26,11 @@ export function hasClassTransformerMetadata(ctor: Function): boolean {
   if (known !== undefined) return known;
   const maps = defaultMetadataStorage as unknown as MetadataMaps;
   let result = false;
-  for (let c: unknown = ctor; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+  for (
+    let c: unknown = ctor;
+    typeof c === 'function' && c !== Function.prototype;
+    c = Object.getPrototypeOf(c)
+  ) {
     const target = c as Function;
     if (
       maps._typeMetadatas?.has(target) ||

@@ -100,7 +100,8 @@ class Decoder {
       case 'T': {
         const colon = rest.indexOf(':');
         const make = BINARY_TYPES[rest.slice(0, colon)];
-        if (colon < 0 || make === undefined || !hasOwn.call(BINARY_TYPES, rest.slice(0, colon))) break;
+        if (colon < 0 || make === undefined || !hasOwn.call(BINARY_TYPES, rest.slice(0, colon)))
+          break;
         const out = make(this.blob(rest.slice(colon + 1)));
         this.objects.push(out);
         return out;
@@ -112,7 +113,8 @@ class Decoder {
   private blob(indexText: string): Uint8Array {
     const index = Number(indexText);
     const bytes = /^\d+$/.test(indexText) ? this.blobs[index] : undefined;
-    if (bytes === undefined) throw new ValuePathError(`binary blob ${JSON.stringify(indexText)} is missing`);
+    if (bytes === undefined)
+      throw new ValuePathError(`binary blob ${JSON.stringify(indexText)} is missing`);
     return bytes;
   }
 
@@ -206,7 +208,9 @@ function rethrow(error: unknown, part: string): unknown {
  * ```
  */
 export function decodeValue(bytes: Uint8Array, context: CodecContext = {}): unknown {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (problem: string, cause?: unknown) => deserializeError(problem, context, cause);
   if (buf.length < CODEC_HEADER_SIZE + 4 || !CODEC_MAGIC.equals(buf.subarray(0, 3))) {
     throw fail(
@@ -214,7 +218,9 @@ export function decodeValue(bytes: Uint8Array, context: CodecContext = {}): unkn
     );
   }
   if (buf[3] !== CODEC_ID_TAGGED_JSON) {
-    throw fail(`codec id ${buf[3]} is unknown to this version of checkpointable; upgrade to read it`);
+    throw fail(
+      `codec id ${buf[3]} is unknown to this version of checkpointable; upgrade to read it`,
+    );
   }
   const jsonLength = buf.readUInt32LE(4);
   let offset = CODEC_HEADER_SIZE + jsonLength;
@@ -256,11 +262,16 @@ export function decodeValue(bytes: Uint8Array, context: CodecContext = {}): unkn
 
 function withContext(message: string, context: CodecContext): string {
   if (context.key === undefined) return message;
-  const where = context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
+  const where =
+    context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
   return `Key ${quote(context.key)}${where}: ${message}`;
 }
 
-function deserializeError(problem: string, context: CodecContext, cause?: unknown): CheckpointError {
+function deserializeError(
+  problem: string,
+  context: CodecContext,
+  cause?: unknown,
+): CheckpointError {
   const where =
     context.key !== undefined
       ? `key ${quote(context.key)}${context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : ''}`

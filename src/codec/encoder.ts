@@ -169,7 +169,9 @@ class Encoder {
         if (plain !== null && typeof plain === 'object' && !Array.isArray(plain)) {
           return this.plain(plain as Record<string, unknown>);
         }
-        throw new ValuePathError(`class-transformer turned this ${ctor.name} into a ${typeof plain}, not an object`);
+        throw new ValuePathError(
+          `class-transformer turned this ${ctor.name} into a ${typeof plain}, not an object`,
+        );
       }
     }
     throw new ValuePathError(describeUnsupported(o, ctor));
@@ -239,7 +241,8 @@ export function encodeValue(value: unknown, context: CodecContext = {}): Buffer 
 function serializeError(error: unknown, context: CodecContext): unknown {
   if (!(error instanceof ValuePathError)) return error;
   const root = context.key ?? 'value';
-  const where = context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
+  const where =
+    context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
   return new CheckpointError(
     'Serialize',
     `Cannot save ${root}${error.path}${context.key !== undefined ? ` (key ${quote(context.key)}${where})` : where}: ${error.problem}.`,

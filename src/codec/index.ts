@@ -1,5 +1,10 @@
 export { encodeValue, type CodecContext } from './encoder';
 export { decodeValue } from './decoder';
 export { restoreAs, type ClassType } from './restore-as';
-export { useClassBindings, classBindings, type ClassBinding, type ClassBindings } from './class-bindings';
+export {
+  useClassBindings,
+  classBindings,
+  type ClassBinding,
+  type ClassBindings,
+} from './class-bindings';
 export { hasClassTransformerMetadata } from './class-transformer-interop';

@@ -96,7 +96,8 @@ export abstract class BaseStorage<U extends BaseUncommittedCheckpoint> implement
 
   /** The handle as this storage's own type, or an error when another storage made it. */
   private own(checkpoint: UncommittedCheckpoint): U {
-    if (checkpoint instanceof BaseUncommittedCheckpoint && checkpoint.owner === this) return checkpoint as U;
+    if (checkpoint instanceof BaseUncommittedCheckpoint && checkpoint.owner === this)
+      return checkpoint as U;
     const id = typeof checkpoint?.identifier === 'string' ? ` ${quote(checkpoint.identifier)}` : '';
     throw new CheckpointError(
       'Other',

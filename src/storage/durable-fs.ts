@@ -16,7 +16,11 @@ export const FILE_MODE = 0o600;
  * Writes `bytes` to a new file (never an existing one), fsynced when `durable`.
  * @throws the Node.js error; callers turn it into a CheckpointError
  */
-export async function writeNewFile(path: string, bytes: Uint8Array, durable: boolean): Promise<void> {
+export async function writeNewFile(
+  path: string,
+  bytes: Uint8Array,
+  durable: boolean,
+): Promise<void> {
   const handle = await fs.open(path, 'wx', FILE_MODE);
   try {
     await handle.writeFile(bytes);
@@ -68,8 +72,12 @@ export function ioError(
 ): CheckpointError {
   const code = errorCode(error);
   const advice = (code && ADVICE[code]) ?? `${code ?? String(error)}`;
-  return new CheckpointError('Io', `Could not ${action} ${path}: ${advice}${code && ADVICE[code] ? ` (${code})` : ''}.`, {
-    ...details,
-    cause: error,
-  });
+  return new CheckpointError(
+    'Io',
+    `Could not ${action} ${path}: ${advice}${code && ADVICE[code] ? ` (${code})` : ''}.`,
+    {
+      ...details,
+      cause: error,
+    },
+  );
 }

@@ -4,7 +4,11 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CheckpointError, quote } from '../errors';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint, keyNotFound } from './base-checkpoints';
+import {
+  BaseCommittedCheckpoint,
+  BaseUncommittedCheckpoint,
+  keyNotFound,
+} from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
 import { errorCode, FOLDER_MODE, ioError, syncFolder, writeNewFile } from './durable-fs';
 import { folderName, identifierOf } from './file-names';
@@ -124,7 +128,10 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       );
     }
     if (typeof dir !== 'string' || dir.length === 0) {
-      throw new CheckpointError('Initialization', 'FileStorage.open() needs a folder path, such as "./var/checkpoints".');
+      throw new CheckpointError(
+        'Initialization',
+        'FileStorage.open() needs a folder path, such as "./var/checkpoints".',
+      );
     }
     const storage = new FileStorage(resolve(dir), durability);
     await storage.initialize();
@@ -134,7 +141,9 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   private async initialize(): Promise<void> {
     const { dir } = this;
     const fail = (problem: string, cause?: unknown) =>
-      new CheckpointError('Initialization', `Cannot open checkpoint folder ${dir}: ${problem}.`, { cause });
+      new CheckpointError('Initialization', `Cannot open checkpoint folder ${dir}: ${problem}.`, {
+        cause,
+      });
     let entries: string[];
     try {
       const stat = await fs.stat(dir);
@@ -156,7 +165,11 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         await fs.mkdir(dir, { recursive: true, mode: FOLDER_MODE });
         // Written under a temporary name and renamed, so a concurrent open never reads half a marker.
         const temp = join(dir, `.${MARKER}.${randomBytes(6).toString('hex')}`);
-        await writeNewFile(temp, Buffer.from(JSON.stringify(MARKER_CONTENT) + '\n'), this.isDurable);
+        await writeNewFile(
+          temp,
+          Buffer.from(JSON.stringify(MARKER_CONTENT) + '\n'),
+          this.isDurable,
+        );
         await fs.rename(temp, join(dir, MARKER));
       }
       for (const sub of [this.committedDir, this.stagingDir, this.trashDir]) {
@@ -165,12 +178,17 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       if (this.isDurable) await syncFolder(dir);
     } catch (error) {
       if (error instanceof CheckpointError) throw error;
-      throw fail(`${errorCode(error) ?? error}; check that the service user may create and write it`, error);
+      throw fail(
+        `${errorCode(error) ?? error}; check that the service user may create and write it`,
+        error,
+      );
     }
     await this.sweep();
   }
 
-  private async checkMarker(fail: (problem: string, cause?: unknown) => CheckpointError): Promise<void> {
+  private async checkMarker(
+    fail: (problem: string, cause?: unknown) => CheckpointError,
+  ): Promise<void> {
     let marker: unknown;
     try {
       marker = JSON.parse(await fs.readFile(join(this.dir, MARKER), 'utf8'));
@@ -191,10 +209,14 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     for (const name of await readdirOrEmpty(this.stagingDir)) {
       const match = STAGING_NAME.exec(name);
       if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
-      await fs.rm(join(this.stagingDir, name), { recursive: true, force: true }).catch(() => undefined);
+      await fs
+        .rm(join(this.stagingDir, name), { recursive: true, force: true })
+        .catch(() => undefined);
     }
     for (const name of await readdirOrEmpty(this.trashDir)) {
-      await fs.rm(join(this.trashDir, name), { recursive: true, force: true }).catch(() => undefined);
+      await fs
+        .rm(join(this.trashDir, name), { recursive: true, force: true })
+        .catch(() => undefined);
     }
   }
 
@@ -227,7 +249,11 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     try {
       await checkpoint.dropUnreferencedFiles();
       await fs.rm(join(folder, MANIFEST), { force: true }); // from an earlier, failed attempt
-      await writeNewFile(join(folder, MANIFEST), Buffer.from(JSON.stringify(manifest)), this.isDurable);
+      await writeNewFile(
+        join(folder, MANIFEST),
+        Buffer.from(JSON.stringify(manifest)),
+        this.isDurable,
+      );
       if (this.isDurable) await syncFolder(folder);
     } catch (error) {
       throw ioError('write the manifest in', folder, error, { identifier });
@@ -287,8 +313,11 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       if (identifier !== undefined) {
         identifiers.push(identifier);
       } else if (name.startsWith('~')) {
-        const manifest = await readManifest(join(this.committedDir, name), name).catch(() => undefined);
-        if (manifest !== undefined && folderName(manifest.identifier) === name) identifiers.push(manifest.identifier);
+        const manifest = await readManifest(join(this.committedDir, name), name).catch(
+          () => undefined,
+        );
+        if (manifest !== undefined && folderName(manifest.identifier) === name)
+          identifiers.push(manifest.identifier);
       }
     }
     return identifiers;
@@ -326,7 +355,10 @@ export class FileUncommittedCheckpoint extends BaseUncommittedCheckpoint {
     const file = `${this.nextFile++}.v`;
     this.files.add(file);
     const path = join(this.folder, file);
-    const staged: StagedValue = { file, written: writeNewFile(path, bytes, this.storage.isDurable) };
+    const staged: StagedValue = {
+      file,
+      written: writeNewFile(path, bytes, this.storage.isDurable),
+    };
     // The key points at the new file at call time, so calls take effect in call order.
     this.values.set(key, staged);
     try {
@@ -369,7 +401,9 @@ export class FileUncommittedCheckpoint extends BaseUncommittedCheckpoint {
     try {
       await fs.rm(this.folder, { recursive: true, force: true });
     } catch (error) {
-      throw ioError('delete the staging folder', this.folder, error, { identifier: this.identifier });
+      throw ioError('delete the staging folder', this.folder, error, {
+        identifier: this.identifier,
+      });
     }
   }
 
@@ -457,7 +491,12 @@ async function readManifest(folder: string, identifier: string): Promise<Manifes
   return manifest;
 }
 
-function badManifest(path: string, identifier: string, problem: string, cause?: unknown): CheckpointError {
+function badManifest(
+  path: string,
+  identifier: string,
+  problem: string,
+  cause?: unknown,
+): CheckpointError {
   return new CheckpointError(
     'Deserialize',
     `The manifest of checkpoint ${quote(identifier)} (${path}) is damaged: ${problem}. Restore the folder from a backup or remove the checkpoint.`,

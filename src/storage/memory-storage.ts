@@ -1,5 +1,9 @@
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint, keyNotFound } from './base-checkpoints';
+import {
+  BaseCommittedCheckpoint,
+  BaseUncommittedCheckpoint,
+  keyNotFound,
+} from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
 import type { CommittedCheckpoint, Storage } from './storage';
 

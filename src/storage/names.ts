@@ -35,7 +35,8 @@ export function assertValidName(
   const problem = nameProblem(name);
   if (problem === undefined) return;
   const shown = typeof name === 'string' ? quote(name) : String(name);
-  const where = what === 'key' && identifier !== undefined ? ` in checkpoint ${quote(identifier)}` : '';
+  const where =
+    what === 'key' && identifier !== undefined ? ` in checkpoint ${quote(identifier)}` : '';
   throw new CheckpointError(
     'InvalidIdentifier',
     `Invalid checkpoint ${what} ${shown}${where}: ${problem}. ` +

@@ -18,7 +18,8 @@ function fail(message: string): never {
 function same(a: unknown, b: unknown, path = 'value'): void {
   if (Object.is(a, b)) return;
   if (typeof a !== typeof b) fail(`${path}: ${typeof a} is not ${typeof b}`);
-  if (typeof a !== 'object' || a === null || b === null) fail(`${path}: ${String(a)} is not ${String(b)}`);
+  if (typeof a !== 'object' || a === null || b === null)
+    fail(`${path}: ${String(a)} is not ${String(b)}`);
   const pa: unknown = Object.getPrototypeOf(a);
   const pb: unknown = Object.getPrototypeOf(b);
   if (pa !== pb) fail(`${path}: prototypes differ`);
@@ -49,7 +50,8 @@ function same(a: unknown, b: unknown, path = 'value'): void {
   const ka = Object.keys(a);
   const kb = Object.keys(b as object);
   if (ka.join('\u0001') !== kb.join('\u0001')) fail(`${path}: keys ${ka} are not ${kb}`);
-  for (const k of ka) same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+  for (const k of ka)
+    same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
 }
 
 const exact = (restored: unknown, original: unknown) => same(restored, original);
@@ -75,7 +77,12 @@ export const FIDELITY_CASES: readonly FidelityCase[] = [
   { name: 'invalid Date', make: () => new Date(NaN), check: exact },
   {
     name: 'Map with object keys',
-    make: () => new Map<unknown, unknown>([[1, 'one'], [{ k: 1 }, new Set([1])], ['x', undefined]]),
+    make: () =>
+      new Map<unknown, unknown>([
+        [1, 'one'],
+        [{ k: 1 }, new Set([1])],
+        ['x', undefined],
+      ]),
     check: exact,
   },
   { name: 'Set', make: () => new Set([1, 'a', null, -0]), check: exact },
@@ -83,7 +90,11 @@ export const FIDELITY_CASES: readonly FidelityCase[] = [
   { name: 'Buffer', make: () => Buffer.from('hello bytes'), check: exact },
   { name: 'empty Uint8Array', make: () => new Uint8Array(0), check: exact },
   { name: 'Float64Array', make: () => new Float64Array([1.5, -0, NaN]), check: exact },
-  { name: 'array with undefined and -0', make: () => [1, undefined, -0, 'x', [null]], check: exact },
+  {
+    name: 'array with undefined and -0',
+    make: () => [1, undefined, -0, 'x', [null]],
+    check: exact,
+  },
   {
     name: 'plain object with tricky keys',
     make: () => ({ '': 1, 'a.b': 2, '0': 3, 'with space': { nested: [true] }, undef: undefined }),
@@ -120,7 +131,8 @@ export const FIDELITY_CASES: readonly FidelityCase[] = [
     },
     check: (restored) => {
       const r = restored as { name: string; self: unknown; children: { parent: unknown }[] };
-      if (r.name !== 'root' || r.self !== r || r.children[0].parent !== r) fail('the cycle was not restored');
+      if (r.name !== 'root' || r.self !== r || r.children[0].parent !== r)
+        fail('the cycle was not restored');
     },
   },
   {
@@ -133,7 +145,8 @@ export const FIDELITY_CASES: readonly FidelityCase[] = [
     check: (restored, original) => {
       exact(restored, original);
       const r = restored as { when: Date; map: Map<string, Date>; again: unknown };
-      if (r.map.get('k') !== r.when || r.again !== r.map) fail('shared Date or Map came back as copies');
+      if (r.map.get('k') !== r.when || r.again !== r.map)
+        fail('shared Date or Map came back as copies');
     },
   },
 ];

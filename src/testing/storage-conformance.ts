@@ -56,7 +56,7 @@ export const AWKWARD_VALID_NAMES: readonly string[] = [
   'UPPER',
   'upper',
   'a:b*c?d"e<f>g|h',
-  "quote'and\"double",
+  'quote\'and"double',
   'manifest.json',
   'checkpointable.json',
   'lone\uD800surrogate',
@@ -64,7 +64,10 @@ export const AWKWARD_VALID_NAMES: readonly string[] = [
   'constructor',
 ];
 
-async function expectKind(promise: Promise<unknown>, kind: CheckpointErrorKind): Promise<CheckpointError> {
+async function expectKind(
+  promise: Promise<unknown>,
+  kind: CheckpointErrorKind,
+): Promise<CheckpointError> {
   let caught: unknown;
   try {
     await promise;
@@ -167,11 +170,19 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         bytes[0] = 0x7a;
         const saved = await storage.commitCheckpoint(draft);
         value.list.push(3);
-        expect(await saved.get('v')).toEqual({ list: [1], nested: { n: 1 }, map: new Map([['k', 1]]) });
+        expect(await saved.get('v')).toEqual({
+          list: [1],
+          nested: { n: 1 },
+          map: new Map([['k', 1]]),
+        });
         expect(Buffer.from(await saved.getBytes('raw')).toString()).toBe('abc');
         const copy = await saved.get<{ list: number[] }>('v');
         copy.list.push(99);
-        expect(await saved.get('v')).toEqual({ list: [1], nested: { n: 1 }, map: new Map([['k', 1]]) });
+        expect(await saved.get('v')).toEqual({
+          list: [1],
+          nested: { n: 1 },
+          map: new Map([['k', 1]]),
+        });
         await saved.release();
       });
 
@@ -280,7 +291,6 @@ export function storageConformance(name: string, options: ConformanceOptions): v
 
       it('lets exactly one of two racing commits of one identifier win', async () => {
         const first = await storage.createCheckpoint('race');
-        let second: UncommittedCheckpoint;
         let secondStorage = storage;
         if (options.capabilities.guarded) {
           await expectKind(storage.createCheckpoint('race'), 'AlreadyExists');
@@ -290,7 +300,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           }
           secondStorage = await other();
         }
-        second = await secondStorage.createCheckpoint('race');
+        const second: UncommittedCheckpoint = await secondStorage.createCheckpoint('race');
         await first.put('who', 'first');
         await second.put('who', 'second');
         const results = await Promise.allSettled([
@@ -304,7 +314,9 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         const reason = (lost[0] as PromiseRejectedResult).reason as CheckpointError;
         expect(reason).toBeInstanceOf(CheckpointError);
         expect(reason.kind).toBe('AlreadyExists');
-        const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<Storage['commitCheckpoint']>>>).value;
+        const winner = (
+          won[0] as PromiseFulfilledResult<Awaited<ReturnType<Storage['commitCheckpoint']>>>
+        ).value;
         const who = await winner.get('who');
         await winner.release();
         // The loser's handle is handed back, still usable, and discarding it changes nothing.
@@ -363,7 +375,12 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       it('fails with Released after discard', async () => {
         const draft = await storage.createCheckpoint('dropped');
         await draft.discard();
-        for (const use of [() => draft.put('k', 2), () => draft.get('k'), () => draft.keys(), () => storage.commitCheckpoint(draft)]) {
+        for (const use of [
+          () => draft.put('k', 2),
+          () => draft.get('k'),
+          () => draft.keys(),
+          () => storage.commitCheckpoint(draft),
+        ]) {
           await expectKind(use(), 'Released');
         }
       });
@@ -469,7 +486,10 @@ export function storageConformance(name: string, options: ConformanceOptions): v
 
       it('rejects identifiers that are not strings', async () => {
         await expectKind(storage.createCheckpoint(42 as unknown as string), 'InvalidIdentifier');
-        await expectKind(storage.loadCheckpoint(undefined as unknown as string), 'InvalidIdentifier');
+        await expectKind(
+          storage.loadCheckpoint(undefined as unknown as string),
+          'InvalidIdentifier',
+        );
       });
 
       it('round-trips awkward but valid identifiers and keys', async () => {
@@ -495,11 +515,13 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         const draft = await storage.createCheckpoint('fidelity');
         const originals = FIDELITY_CASES.map((c) => c.make());
         for (const [i, c] of FIDELITY_CASES.entries()) await draft.put(c.name, originals[i]);
-        for (const [i, c] of FIDELITY_CASES.entries()) c.check(await draft.get(c.name), originals[i]);
+        for (const [i, c] of FIDELITY_CASES.entries())
+          c.check(await draft.get(c.name), originals[i]);
         const saved = await storage.commitCheckpoint(draft);
         await saved.release();
         const loaded = await storage.loadCheckpoint('fidelity');
-        for (const [i, c] of FIDELITY_CASES.entries()) c.check(await loaded.get(c.name), originals[i]);
+        for (const [i, c] of FIDELITY_CASES.entries())
+          c.check(await loaded.get(c.name), originals[i]);
         await loaded.release();
       });
 
@@ -526,7 +548,11 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         ['a Promise', { later: Promise.resolve(1) }, 'order.later'],
         ['an unregistered class', { lines: [new NotRegistered(1)] }, 'order.lines[0]'],
         ['a value inside a Map', new Map([['k', () => 0]]), 'order.<map entry 0>'],
-        ['the reserved key __proto__', JSON.parse('{"__proto__": {"polluted": true}}'), 'order.__proto__'],
+        [
+          'the reserved key __proto__',
+          JSON.parse('{"__proto__": {"polluted": true}}'),
+          'order.__proto__',
+        ],
       ];
       for (const [what, value, path] of unsupported) {
         it(`refuses ${what} with Serialize naming ${path}, storing nothing`, async () => {

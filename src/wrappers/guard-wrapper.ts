@@ -69,7 +69,9 @@ export class GuardWrapper extends WrapperStorage {
     }
   }
 
-  protected override async doCommit(checkpoint: WrappedUncommittedCheckpoint): Promise<CommittedCheckpoint> {
+  protected override async doCommit(
+    checkpoint: WrappedUncommittedCheckpoint,
+  ): Promise<CommittedCheckpoint> {
     const committed = await super.doCommit(checkpoint);
     this.#open.delete(checkpoint.identifier);
     this.hold(checkpoint.identifier);

@@ -57,7 +57,10 @@ export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheck
   }
 
   protected async doCommit(checkpoint: WrappedUncommittedCheckpoint): Promise<CommittedCheckpoint> {
-    return new WrappedCommittedCheckpoint(this, await this.inner.commitCheckpoint(checkpoint.inner));
+    return new WrappedCommittedCheckpoint(
+      this,
+      await this.inner.commitCheckpoint(checkpoint.inner),
+    );
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {

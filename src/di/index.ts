@@ -1,0 +1,2 @@
+// The di layer's public exports; src/index.ts re-exports everything here.
+export {};

@@ -1,0 +1,2 @@
+export { WrapperStorage } from './wrapper-storage';
+export { GuardWrapper } from './guard-wrapper';
