@@ -1,0 +1,286 @@
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CheckpointError,
+  FileStorage,
+  type CheckpointErrorKind,
+  type Storage,
+} from 'checkpointable';
+import { startChild } from './child-process';
+import { mountTmpfs, type Tmpfs } from './tmpfs';
+import { LOOP_KEYS, loopValue } from '../fixtures/storage/file-child';
+
+const CHILD = 'test/fixtures/storage/file-child.ts';
+const fresh = () => mkdtempSync(join(tmpdir(), 'cp-file-'));
+
+async function expectKind(
+  promise: Promise<unknown>,
+  kind: CheckpointErrorKind,
+): Promise<CheckpointError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CheckpointError);
+  expect((error as CheckpointError).kind).toBe(kind);
+  return error as CheckpointError;
+}
+
+const opened: Storage[] = [];
+async function open(dir: string): Promise<Storage> {
+  const storage = await FileStorage.open(dir);
+  opened.push(storage);
+  return storage;
+}
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+});
+
+describe('FileStorage.open', () => {
+  it('creates a new folder with the marker and private permissions', async () => {
+    const dir = join(fresh(), 'nested', 'store');
+    const storage = await open(dir);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpointable.json'), 'utf8'))).toEqual({
+      format: 'checkpointable-file-storage',
+      version: 1,
+    });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const draft = await storage.createCheckpoint('order 42');
+    await draft.put('k', 1);
+    await (await storage.commitCheckpoint(draft)).release();
+    const folder = join(dir, 'committed', 'order%2042');
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ format: 1, identifier: 'order 42', keys: { k: '0.v' } });
+    expect(statSync(join(folder, 'manifest.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(folder, '0.v')).mode & 0o777).toBe(0o600);
+  });
+
+  it('opens an existing empty folder', async () => {
+    const dir = fresh();
+    await open(dir);
+    expect(existsSync(join(dir, 'committed'))).toBe(true);
+  });
+
+  it('refuses a regular file with Initialization', async () => {
+    const file = join(fresh(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    const error = await expectKind(FileStorage.open(file), 'Initialization');
+    expect(error.message).toBe(
+      `Cannot open checkpoint folder ${file}: it is a file, not a folder; choose a folder path.`,
+    );
+  });
+
+  it('refuses a non-empty folder that is not a checkpoint store, touching nothing', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    const error = await expectKind(FileStorage.open(dir), 'Initialization');
+    expect(error.message).toBe(
+      `Cannot open checkpoint folder ${dir}: it is not empty and holds no checkpointable.json, so it is not a checkpoint store; choose an empty or new folder.`,
+    );
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+  });
+
+  it('refuses a store written in a format it does not know', async () => {
+    const dir = fresh();
+    writeFileSync(
+      join(dir, 'checkpointable.json'),
+      JSON.stringify({ format: 'checkpointable-file-storage', version: 99 }),
+    );
+    const error = await expectKind(FileStorage.open(dir), 'Initialization');
+    expect(error.message).toContain('a format this version does not know');
+  });
+
+  it('refuses an unknown durability', async () => {
+    const error = await expectKind(
+      FileStorage.open(fresh(), { durability: 'sometimes' as 'durable' }),
+      'Initialization',
+    );
+    expect(error.message).toBe(
+      `FileStorage durability must be 'durable' or 'atomic', not "sometimes".`,
+    );
+  });
+});
+
+describe('FileStorage across processes', () => {
+  it('sweeps the staging folder of a process that died, never listing it', async () => {
+    const dir = fresh();
+    await (await open(dir)).close();
+    const child = startChild(CHILD, [dir, 'abandon', 'orphan']);
+    expect(await child.exited).toBe(0);
+    expect(readdirSync(join(dir, 'staging'))).toHaveLength(1);
+    const storage = await open(dir);
+    expect(readdirSync(join(dir, 'staging'))).toEqual([]);
+    expect(await storage.checkpointIdentifiers()).toEqual([]);
+    // The identifier was never committed, so it is free.
+    await (await storage.commitCheckpoint(await storage.createCheckpoint('orphan'))).release();
+  });
+
+  it('leaves the staging folder of a live process alone', async () => {
+    const dir = fresh();
+    await (await open(dir)).close();
+    const child = startChild(CHILD, [dir, 'hold', 'busy']);
+    await child.waitFor((l) => l === 'ready');
+    await (await open(dir)).close();
+    expect(readdirSync(join(dir, 'staging'))).toHaveLength(1);
+    child.process.stdin!.write('go\n');
+    await child.exited;
+  });
+
+  it('lets exactly one of four racing processes commit each identifier', async () => {
+    const dir = fresh();
+    await (await open(dir)).close();
+    const ids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+    const children = Array.from({ length: 4 }, () => startChild(CHILD, [dir, 'race', ...ids]));
+    await Promise.all(children.map((c) => c.waitFor((l) => l === 'ready')));
+    for (const c of children) c.process.stdin!.write('go\n');
+    expect(await Promise.all(children.map((c) => c.exited))).toEqual([0, 0, 0, 0]);
+    const storage = await open(dir);
+    expect(await storage.checkpointIdentifiers()).toEqual([...ids].sort());
+    for (const id of ids) {
+      const winners = children.filter((c) => c.lines.includes(`won ${id}`));
+      const losers = children.filter((c) => c.lines.includes(`lost ${id}`));
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(3);
+      const loaded = await storage.loadCheckpoint(id);
+      expect(await loaded.get('writer')).toBe(winners[0].process.pid);
+      await loaded.release();
+    }
+    expect(readdirSync(join(dir, 'staging'))).toEqual([]);
+  });
+
+  it('keeps every acknowledged commit and no torn one when a writer is SIGKILLed mid-commit', async () => {
+    const dir = fresh();
+    await (await open(dir)).close();
+    const acknowledged = new Set<string>();
+    const kills = 5;
+    for (let round = 0; round < kills; round++) {
+      const child = startChild(CHILD, [dir, 'loop', `r${round}`]);
+      // Let it acknowledge a random number of commits, then kill it wherever it is.
+      const target = 1 + Math.floor(Math.random() * 5);
+      await child.waitFor(() => child.lines.filter((l) => l.startsWith('ack ')).length >= target);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+      child.process.kill('SIGKILL');
+      expect(await child.exited).toBe('SIGKILL');
+      for (const line of child.lines) if (line.startsWith('ack ')) acknowledged.add(line.slice(4));
+
+      const storage = await open(dir);
+      const listed = await storage.checkpointIdentifiers();
+      for (const id of acknowledged) expect(listed).toContain(id);
+      for (const id of listed) {
+        await using loaded = await storage.loadCheckpoint(id);
+        expect(await loaded.keys()).toEqual(LOOP_KEYS);
+        for (const key of LOOP_KEYS) expect(await loaded.get(key)).toEqual(loopValue(id, key));
+      }
+      await storage.close();
+    }
+    expect(acknowledged.size).toBeGreaterThanOrEqual(kills);
+  });
+});
+
+describe('FileStorage when the disk fails', () => {
+  let mount: Tmpfs | undefined;
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    mount?.unmount();
+    mount = undefined;
+  });
+
+  it('reports a full disk as Io, keeps the key previous value, and loses no committed checkpoint', async (context) => {
+    const m = mountTmpfs(1024);
+    if (typeof m === 'string') return context.skip(m);
+    mount = m;
+    const storage = await open(join(m.dir, 'store'));
+    const keep = await storage.createCheckpoint('keep');
+    await keep.put('v', 'safe');
+    await (await storage.commitCheckpoint(keep)).release();
+
+    const draft = await storage.createCheckpoint('too-big');
+    await draft.put('big', 'small at first');
+    const error = await expectKind(draft.put('big', Buffer.alloc(2 * 1024 * 1024, 1)), 'Io');
+    expect(error.message).toMatch(
+      /^Could not write .*: the disk is full; free space and retry \(ENOSPC\)\.$/,
+    );
+    expect(error.identifier).toBe('too-big');
+    expect(error.key).toBe('big');
+    expect(await draft.get('big')).toBe('small at first');
+    await draft.discard();
+
+    const loaded = await storage.loadCheckpoint('keep');
+    expect(await loaded.get('v')).toBe('safe');
+    await loaded.release();
+    // Discarding gave the space back: work goes on.
+    const after = await storage.createCheckpoint('after');
+    await after.put('v', 1);
+    await (await storage.commitCheckpoint(after)).release();
+    expect(await storage.checkpointIdentifiers()).toEqual(['after', 'keep']);
+  });
+
+  it('reports a read-only file system as Io and still reads every committed checkpoint', async (context) => {
+    const m = mountTmpfs(1024);
+    if (typeof m === 'string') return context.skip(m);
+    mount = m;
+    const dir = join(m.dir, 'store');
+    const writer = await open(dir);
+    const draft = await writer.createCheckpoint('keep');
+    await draft.put('v', { n: 1 });
+    await (await writer.commitCheckpoint(draft)).release();
+    await writer.close();
+    m.remountReadOnly();
+
+    const storage = await open(dir);
+    const error = await expectKind(storage.createCheckpoint('new'), 'Io');
+    expect(error.message).toMatch(
+      /the file system is read-only; mount it read-write or choose another folder \(EROFS\)\.$/,
+    );
+    await expectKind(storage.removeCheckpoint('keep'), 'Io');
+    expect(await storage.checkpointIdentifiers()).toEqual(['keep']);
+    const loaded = await storage.loadCheckpoint('keep');
+    expect(await loaded.get('v')).toEqual({ n: 1 });
+    await loaded.release();
+  });
+});
+
+describe('FileStorage layout details', () => {
+  it('maps long and unusual identifiers to hashed folder names and back', async () => {
+    const dir = fresh();
+    const storage = await open(dir);
+    const long = 'ü'.repeat(200);
+    const draft = await storage.createCheckpoint(long);
+    await (await storage.commitCheckpoint(draft)).release();
+    const names = readdirSync(join(dir, 'committed'));
+    expect(names).toHaveLength(1);
+    expect(names[0]).toMatch(/^~[0-9a-f]{64}$/);
+    expect(await storage.checkpointIdentifiers()).toEqual([long]);
+  });
+
+  it('ignores foreign entries in the committed folder', async () => {
+    const dir = fresh();
+    const storage = await open(dir);
+    mkdirSync(join(dir, 'committed', '.DS_Store'));
+    writeFileSync(join(dir, 'committed', '~not-a-hash'), '');
+    expect(await storage.checkpointIdentifiers()).toEqual([]);
+  });
+
+  it('publishes only the files of the final values of an overwritten key', async () => {
+    const dir = fresh();
+    const storage = await open(dir);
+    const draft = await storage.createCheckpoint('c');
+    await draft.put('k', 1);
+    await draft.put('k', 2);
+    await draft.put('gone', 3);
+    await draft.remove('gone');
+    await (await storage.commitCheckpoint(draft)).release();
+    expect(readdirSync(join(dir, 'committed', 'c')).sort()).toEqual(['1.v', 'manifest.json']);
+  });
+});
