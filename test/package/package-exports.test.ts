@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  main: string;
+  types: string;
+  exports: Record<string, string | { types: string; default: string }>;
+};
+
+/** Runs a CommonJS snippet with plain node, from the package root, as a user's code would. */
+function node(code: string): string {
+  return execFileSync(process.execPath, ['-e', code], { cwd: ROOT, encoding: 'utf8' }).trim();
+}
+
+describe('the published package', () => {
+  beforeAll(() => {
+    // The real build, exactly as `npm run build` makes it.
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+        stdio: 'pipe',
+      },
+    );
+  });
+
+  it('has main, types and a file behind every exports entry', () => {
+    expect(existsSync(join(ROOT, pkg.main))).toBe(true);
+    expect(existsSync(join(ROOT, pkg.types))).toBe(true);
+    for (const [path, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      expect(existsSync(join(ROOT, target.default)), `${path} -> ${target.default}`).toBe(true);
+      expect(existsSync(join(ROOT, target.types)), `${path} -> ${target.types}`).toBe(true);
+    }
+  });
+
+  it('is CommonJS that plain node loads through the exports map, and works', () => {
+    const out = node(`
+      const { MemoryStorage, CheckpointError } = require('checkpointable');
+      (async () => {
+        const s = MemoryStorage.create();
+        const d = await s.createCheckpoint('a');
+        await d.put('k', new Map([[1, 2n]]));
+        const c = await s.commitCheckpoint(d);
+        const v = await c.get('k');
+        let kind;
+        try { await s.loadCheckpoint('missing'); } catch (e) { kind = e instanceof CheckpointError && e.kind; }
+        console.log(JSON.stringify([v.get(1).toString(), kind]));
+      })();
+    `);
+    expect(JSON.parse(out)).toEqual(['2', 'NotFound']);
+  });
+
+  it('loads neither pg nor ioredis for users of the main entry', () => {
+    const out = node(`
+      require('checkpointable');
+      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis)[\\\\/]/.test(f));
+      console.log(JSON.stringify(loaded));
+    `);
+    expect(JSON.parse(out)).toEqual([]);
+  });
+
+  it('resolves the testing subpath without loading it eagerly from the main entry', () => {
+    const out = node(`
+      console.log(require.resolve('checkpointable/testing').replace(process.cwd(), '.'));
+      require('checkpointable');
+      console.log(Object.keys(require.cache).some((f) => f.includes('vitest')));
+    `);
+    expect(out.split('\n')).toEqual(['./dist/testing/index.js', 'false']);
+  });
+});
