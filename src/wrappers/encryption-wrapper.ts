@@ -1,0 +1,194 @@
+/**
+ * EncryptionWrapper: keeps values secret at rest, and authenticated: AES-256-GCM with a
+ * fresh random 96-bit IV per value, the checkpoint identifier and key as additional
+ * authenticated data, and a keyring for rotation.
+ *
+ * Envelope, format version 1 (common header in `envelope.ts`):
+ *
+ * ```
+ * offset  size  field
+ * 0       4     magic "CPEN" (0x43 0x50 0x45 0x4E)
+ * 4       1     format version: 1
+ * 5       1     algorithm id: 1 = AES-256-GCM, key from HKDF-SHA256 (below)
+ * 6       1     K = key id length in bytes (1..255)
+ * 7       K     key id, UTF-8 ("default" for a bare key)
+ * 7+K     12    IV, random per value
+ * 19+K    16    GCM authentication tag
+ * 35+K    N     ciphertext (same length as the plaintext)
+ *
+ * AAD = "checkpointable/encrypt/v1\0"
+ *       || bytes 0..6+K (the header, key id included)
+ *       || u32be(len) || identifier as UTF-16LE || u32be(len) || key as UTF-16LE
+ * ```
+ *
+ * How a key becomes an AES-256 key: every key, whatever its length (at least 16 bytes,
+ * see `keyring.ts`), goes through HKDF-SHA256 (`node:crypto` `hkdfSync`) with an empty
+ * salt and the info string "checkpointable/aes-256-gcm/v1", giving 32 bytes. A 32-byte key
+ * is derived too, not used directly: one rule for every length, and the same secret can
+ * serve HmacWrapper (which uses it as given) and EncryptionWrapper without the two uses
+ * ever sharing a key. HKDF does not strengthen a guessable password; use random keys.
+ *
+ * With random IVs, one key should encrypt at most about 2^32 values (NIST SP 800-38D);
+ * rotate the active key well before that.
+ *
+ * A wrong key, a changed byte anywhere, or a value moved to another key or checkpoint
+ * fails GCM authentication: a `CheckpointError` of kind `Integrity`, never plaintext.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
+import { quote } from '../errors';
+import type { Storage } from '../storage/storage';
+import {
+  asBuffer,
+  envelopeError,
+  headerSize,
+  locationBinding,
+  readHeader,
+  writeHeader,
+} from './envelope';
+import { resolveKeyring, type KeyInput, type Keyring } from './keyring';
+import { WrapperStorage } from './wrapper-storage';
+
+const MAGIC = Buffer.from('CPEN', 'latin1');
+const AES_256_GCM = 1;
+const IV_SIZE = 12;
+const TAG_SIZE = 16;
+const DOMAIN = Buffer.from('checkpointable/encrypt/v1\0', 'latin1');
+const HKDF_INFO = Buffer.from('checkpointable/aes-256-gcm/v1', 'latin1');
+
+/**
+ * Encrypts every value with AES-256-GCM and authenticates it together with its
+ * checkpoint identifier and key; a wrong key or any tampering is a `CheckpointError` of
+ * kind `Integrity`. Accepts one key or a {@link Keyring}: new values use the active key,
+ * old values are read with the key their envelope names.
+ *
+ * @example
+ * ```ts
+ * const storage = GuardWrapper.wrap(
+ *   EncryptionWrapper.wrap(await FileStorage.openRaw('./data'), process.env.CHECKPOINT_KEY!),
+ * );
+ * ```
+ */
+export class EncryptionWrapper extends WrapperStorage {
+  protected readonly storageName = 'EncryptionWrapper';
+  readonly #activeId: string;
+  readonly #activeIdBytes: Buffer;
+  readonly #keys: ReadonlyMap<string, KeyObject>;
+
+  private constructor(inner: Storage, key: KeyInput | Keyring) {
+    super(inner);
+    const ring = resolveKeyring('EncryptionWrapper', key);
+    this.#activeId = ring.activeId;
+    this.#activeIdBytes = ring.activeIdBytes;
+    const derived = new Map<string, KeyObject>();
+    for (const [id, secret] of ring.keys) {
+      const aesKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), HKDF_INFO, 32));
+      derived.set(id, createSecretKey(aesKey));
+      aesKey.fill(0);
+    }
+    this.#keys = derived;
+  }
+
+  /**
+   * Wraps `storage`. Synchronous, like every wrapper.
+   *
+   * @param storage the storage that keeps the encrypted bytes
+   * @param key a key of at least 16 bytes, or a {@link Keyring} for rotation
+   * @throws {CheckpointError} `Initialization` for a missing or short key or a malformed
+   *   keyring (the message names the key id, never the key)
+   *
+   * @example
+   * ```ts
+   * const secret = EncryptionWrapper.wrap(new MemoryStorage(), {
+   *   active: '2026-06',
+   *   keys: { '2026-01': process.env.OLD_KEY!, '2026-06': process.env.NEW_KEY! },
+   * });
+   * ```
+   */
+  static wrap(storage: Storage, key: KeyInput | Keyring): EncryptionWrapper {
+    return new EncryptionWrapper(storage, key);
+  }
+
+  /** The id of the key new values are encrypted with. */
+  get activeKeyId(): string {
+    return this.#activeId;
+  }
+
+  override seal(identifier: string, key: string, bytes: Uint8Array): Uint8Array {
+    const plaintext = asBuffer(bytes);
+    const header = headerSize(this.#activeIdBytes.length);
+    const out = Buffer.allocUnsafe(header + IV_SIZE + TAG_SIZE + plaintext.length);
+    writeHeader(out, MAGIC, AES_256_GCM, this.#activeIdBytes);
+    const iv = randomBytes(IV_SIZE);
+    iv.copy(out, header);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#activeId)!, iv, {
+      authTagLength: TAG_SIZE,
+    });
+    cipher.setAAD(aad(out.subarray(0, header), identifier, key));
+    const body = header + IV_SIZE + TAG_SIZE;
+    let at = body + cipher.update(plaintext).copy(out, body);
+    at += cipher.final().copy(out, at);
+    cipher.getAuthTag().copy(out, header + IV_SIZE);
+    return out.subarray(0, at);
+  }
+
+  override unseal(identifier: string, key: string, bytes: Uint8Array): Uint8Array {
+    const context = { wrapperName: 'EncryptionWrapper', identifier, key };
+    const envelope = asBuffer(bytes);
+    const { keyId, offset } = readHeader(envelope, MAGIC, [AES_256_GCM], true, context);
+    const body = offset + IV_SIZE + TAG_SIZE;
+    if (envelope.length < body) {
+      throw envelopeError(
+        'Integrity',
+        context,
+        'the envelope is cut short inside its IV or authentication tag',
+        'The stored bytes were damaged; restore the checkpoint from a backup or write it again.',
+      );
+    }
+    const secret = this.#keys.get(keyId!);
+    if (secret === undefined) {
+      throw envelopeError(
+        'Integrity',
+        context,
+        `it was encrypted with the key id ${quote(keyId!)}, which this EncryptionWrapper's keyring does not list (it lists ${[...this.#keys.keys()].map(quote).join(', ')})`,
+        `Add the key ${quote(keyId!)} to the keyring's \`keys\` to read it (keep old keys listed after a rotation), or, if no such key was ever used, the stored bytes were damaged: restore the checkpoint from a backup.`,
+      );
+    }
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      secret,
+      envelope.subarray(offset, offset + IV_SIZE),
+      { authTagLength: TAG_SIZE },
+    );
+    decipher.setAuthTag(envelope.subarray(offset + IV_SIZE, body));
+    decipher.setAAD(aad(envelope.subarray(0, offset), identifier, key));
+    // Its own ArrayBuffer (not Node's shared pool), so the caller sees only the value.
+    const plaintext = new Uint8Array(envelope.length - body);
+    const target = asBuffer(plaintext);
+    try {
+      let at = decipher.update(envelope.subarray(body)).copy(target);
+      at += decipher.final().copy(target, at);
+      return plaintext.subarray(0, at);
+    } catch (error) {
+      // Nothing decrypted leaves this function unless the tag matched.
+      plaintext.fill(0);
+      throw envelopeError(
+        'Integrity',
+        context,
+        `AES-256-GCM authentication failed (key id ${quote(keyId!)})`,
+        `Either the key listed as ${quote(keyId!)} is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.`,
+        error,
+      );
+    }
+  }
+}
+
+function aad(header: Buffer, identifier: string, key: string): Buffer {
+  return Buffer.concat([DOMAIN, header, locationBinding(identifier, key)]);
+}

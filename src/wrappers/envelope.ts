@@ -1,0 +1,231 @@
+/**
+ * The envelope header the byte-changing wrappers share, and the errors they raise when
+ * an envelope cannot be read. Every envelope starts the same way:
+ *
+ * ```
+ * offset  size  field
+ * 0       4     magic, one per wrapper: "CPCK" checksum, "CPHM" HMAC, "CPEN" encryption
+ * 4       1     format version: 1
+ * 5       1     algorithm id (per wrapper)
+ * 6       1     keyed wrappers only: K = key id length in bytes (1..255)
+ * 7       K     keyed wrappers only: the key id, UTF-8
+ * ```
+ *
+ * followed by the wrapper's own fields (see each wrapper's header comment). Readers check
+ * the magic, the version and the algorithm id and refuse anything they do not know, so a
+ * value written without a wrapper, through another wrapper or in another order fails with
+ * a {@link CheckpointError} instead of being misread. Distinct magics per wrapper are what
+ * make a different wrapper order detectable at the first layer that unseals.
+ *
+ * Keyed wrappers bind each value to where it belongs: the MAC input (HMAC) and the
+ * additional authenticated data (AES-GCM) include {@link locationBinding}, the checkpoint
+ * identifier and the key. Those are encoded as UTF-16 code units, not UTF-8, because the
+ * name grammar allows lone surrogates and UTF-8 would map every lone surrogate to U+FFFD,
+ * making two different names bind alike.
+ */
+import { CheckpointError, quote, type CheckpointErrorKind } from '../errors';
+
+/** The format version every wrapper writes today. */
+export const ENVELOPE_VERSION = 1;
+
+/** Bytes before a keyed wrapper's key id, or before an unkeyed wrapper's own fields. */
+export const BASE_HEADER_SIZE = 6;
+
+/** What {@link readHeader} found. */
+export interface EnvelopeHeader {
+  /** The algorithm id byte. */
+  algorithm: number;
+  /** The key id, for keyed wrappers. */
+  keyId?: string;
+  /** Where the wrapper's own fields start. */
+  offset: number;
+}
+
+/** Who is reading what, for messages. */
+export interface EnvelopeContext {
+  /** `ChecksumWrapper`, `HmacWrapper`, `EncryptionWrapper`. */
+  wrapperName: string;
+  /** The checkpoint identifier. */
+  identifier: string;
+  /** The key inside the checkpoint. */
+  key: string;
+}
+
+/** The fix we suggest when the bytes are not this wrapper's envelope. */
+const WRONG_CHAIN =
+  'It was written without this wrapper, through a different wrapper order, or by another program; read it through the same wrapper chain that wrote it.';
+
+/** The fix we suggest when the bytes are this wrapper's envelope but damaged. */
+export const DAMAGED =
+  'The stored bytes were damaged or changed after they were written; restore the checkpoint from a backup or write it again. The value is not returned because it cannot be trusted.';
+
+/**
+ * The error a wrapper raises for a value it cannot unseal. The message names the value,
+ * the checkpoint, the wrapper and the fix; it never contains key material.
+ *
+ * @example
+ * ```ts
+ * throw envelopeError('Integrity', ctx, 'its SHA-256 checksum does not match', DAMAGED);
+ * ```
+ */
+export function envelopeError(
+  kind: CheckpointErrorKind,
+  context: EnvelopeContext,
+  problem: string,
+  fix: string,
+  cause?: unknown,
+): CheckpointError {
+  const { wrapperName, identifier, key } = context;
+  return new CheckpointError(
+    kind,
+    `Value ${quote(key)} of checkpoint ${quote(identifier)} failed the ${wrapperName} check: ${problem}. ${fix}`,
+    { identifier, key, cause },
+  );
+}
+
+/**
+ * Writes the common header into the front of `target` and returns the offset after it.
+ *
+ * @example
+ * ```ts
+ * const at = writeHeader(out, MAGIC, 1, keyIdBytes);
+ * ```
+ */
+export function writeHeader(
+  target: Buffer,
+  magic: Buffer,
+  algorithm: number,
+  keyId?: Buffer,
+): number {
+  magic.copy(target, 0);
+  target[4] = ENVELOPE_VERSION;
+  target[5] = algorithm;
+  if (keyId === undefined) return BASE_HEADER_SIZE;
+  target[6] = keyId.length;
+  keyId.copy(target, 7);
+  return 7 + keyId.length;
+}
+
+/** The header size for a key id of `keyIdLength` bytes (or an unkeyed wrapper). */
+export function headerSize(keyIdLength?: number): number {
+  return keyIdLength === undefined ? BASE_HEADER_SIZE : 7 + keyIdLength;
+}
+
+/**
+ * Reads and checks the common header: the magic must be this wrapper's, the version
+ * known, the algorithm id one of `algorithms`, and a keyed header complete.
+ *
+ * @throws {CheckpointError} `Integrity` when the bytes are not this wrapper's envelope or
+ *   are cut short; `Deserialize` for a format version or algorithm this code does not know
+ *
+ * @example
+ * ```ts
+ * const { algorithm, keyId, offset } = readHeader(bytes, MAGIC, [1], true, ctx);
+ * ```
+ */
+export function readHeader(
+  bytes: Buffer,
+  magic: Buffer,
+  algorithms: readonly number[],
+  keyed: boolean,
+  context: EnvelopeContext,
+): EnvelopeHeader {
+  if (bytes.length < 4 || !magic.equals(bytes.subarray(0, 4))) {
+    const seen =
+      bytes.length < 4
+        ? `it is only ${bytes.length} byte${bytes.length === 1 ? '' : 's'} long`
+        : `it does not start with the ${context.wrapperName} magic "${magic.toString('latin1')}"${describeMagic(bytes)}`;
+    throw envelopeError(
+      'Integrity',
+      context,
+      `the stored bytes are not its envelope (${seen})`,
+      WRONG_CHAIN,
+    );
+  }
+  if (bytes.length < BASE_HEADER_SIZE + (keyed ? 1 : 0)) {
+    throw envelopeError(
+      'Integrity',
+      context,
+      'the envelope is cut short inside its header',
+      DAMAGED,
+    );
+  }
+  if (bytes[4] !== ENVELOPE_VERSION) {
+    throw envelopeError(
+      'Deserialize',
+      context,
+      `the envelope has format version ${bytes[4]}, and this version of checkpointable reads only version ${ENVELOPE_VERSION}`,
+      'If a newer checkpointable wrote it, upgrade to read it; otherwise the stored bytes were damaged: restore the checkpoint from a backup.',
+    );
+  }
+  const algorithm = bytes[5];
+  if (!algorithms.includes(algorithm)) {
+    throw envelopeError(
+      'Deserialize',
+      context,
+      `the envelope names algorithm id ${algorithm}, which this version of checkpointable does not know (it knows ${algorithms.join(', ')})`,
+      'If a newer checkpointable wrote it, upgrade to read it; otherwise the stored bytes were damaged: restore the checkpoint from a backup.',
+    );
+  }
+  if (!keyed) return { algorithm, offset: BASE_HEADER_SIZE };
+  const keyIdLength = bytes[6];
+  if (keyIdLength === 0 || bytes.length < 7 + keyIdLength) {
+    throw envelopeError(
+      'Integrity',
+      context,
+      keyIdLength === 0
+        ? 'the envelope has an empty key id'
+        : 'the envelope is cut short inside its key id',
+      DAMAGED,
+    );
+  }
+  const keyId = bytes.toString('utf8', 7, 7 + keyIdLength);
+  return { algorithm, keyId, offset: 7 + keyIdLength };
+}
+
+/** Names the wrapper whose magic `bytes` start with, to make a wrong order obvious. */
+function describeMagic(bytes: Buffer): string {
+  const head = bytes.toString('latin1', 0, 4);
+  const known: Record<string, string> = {
+    CPCK: 'ChecksumWrapper',
+    CPHM: 'HmacWrapper',
+    CPEN: 'EncryptionWrapper',
+  };
+  if (known[head] !== undefined) return `; it is the envelope of ${known[head]}`;
+  if (head.startsWith('CPV')) return '; it is a bare codec value, written without this wrapper';
+  return '';
+}
+
+/**
+ * The checkpoint identifier and key, length-prefixed, as bound into MACs and AAD: u32
+ * big-endian byte length, then the UTF-16LE code units, for each of the two.
+ *
+ * @example
+ * ```ts
+ * hmac.update(locationBinding('order-42', 'order'));
+ * ```
+ */
+export function locationBinding(identifier: string, key: string): Buffer {
+  const id = Buffer.from(identifier, 'utf16le');
+  const k = Buffer.from(key, 'utf16le');
+  const out = Buffer.allocUnsafe(8 + id.length + k.length);
+  out.writeUInt32BE(id.length, 0);
+  id.copy(out, 4);
+  out.writeUInt32BE(k.length, 4 + id.length);
+  k.copy(out, 8 + id.length);
+  return out;
+}
+
+/** `bytes` as a Buffer over the same memory (no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A fresh `Uint8Array` copy of part of an envelope, so callers never see the envelope. */
+export function payloadCopy(bytes: Buffer, start: number, end = bytes.length): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
+}
