@@ -1,0 +1,16 @@
+/**
+ * `checkpointable/postgres`: checkpoints in PostgreSQL, through `pg` (an optional peer
+ * dependency, loaded only when a storage is opened).
+ *
+ * @example
+ * ```ts
+ * import { PostgresStorage } from 'checkpointable/postgres';
+ * const storage = await PostgresStorage.open({ connectionString: process.env.DATABASE_URL });
+ * ```
+ */
+export {
+  PostgresStorage,
+  PostgresUncommittedCheckpoint,
+  type PostgresStorageOptions,
+} from './postgres-storage';
+export { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION } from './postgres-schema';

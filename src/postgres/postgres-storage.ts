@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { CheckpointError, quote } from '../errors';
+import {
+  BaseCommittedCheckpoint,
+  BaseUncommittedCheckpoint,
+  keyNotFound,
+} from '../storage/base-checkpoints';
+import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
+import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import { GuardWrapper } from '../wrappers/guard-wrapper';
+import { loadDriver } from './load-driver';
+import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
+import { describeCause, serverAddress, type ServerAddress } from './server-address';
+import { nameFromStored, storedName } from './stored-name';
+
+/** Options of {@link PostgresStorage.open}. */
+export interface PostgresStorageOptions {
+  /**
+   * `postgres://user:password@host:5432/database`. Required unless `pool` is given; the
+   * storage then makes its own pool and ends it on `close()`.
+   */
+  connectionString?: string;
+  /**
+   * A `pg` Pool the application already has. The storage borrows it and never ends it:
+   * `close()` leaves it to its owner. Its own time-outs apply instead of the two below.
+   */
+  pool?: Pool;
+  /** The checkpoint table, `name` or `schema.name`; `'checkpointable'` by default. */
+  table?: string;
+  /** How long to wait for a connection before failing; 5000 ms by default. */
+  connectTimeoutMs?: number;
+  /**
+   * How long one query may take before it fails with `Io` (and its connection is
+   * dropped); 0, the default, waits as long as the server does.
+   */
+  queryTimeoutMs?: number;
+  /** The most connections the storage's own pool opens; 10 by default. */
+  maxConnections?: number;
+}
+
+/** Rows and bytes per INSERT of a commit: few round trips, no giant statement. */
+const ROWS_PER_INSERT = 500;
+const BYTES_PER_INSERT = 16 * 1024 * 1024;
+
+/**
+ * Checkpoints in a PostgreSQL database, shared by every instance of a service.
+ *
+ * Layout: two tables (see `postgres-schema.ts` and the README, "Running several
+ * instances"): `<table>` holds one narrow row per committed checkpoint, with a unique
+ * constraint on the identifier; `<table>_values` holds the payloads.
+ *
+ * Where an uncommitted checkpoint lives: in this process, as the encoded bytes `put`
+ * produced, until `commitCheckpoint` sends all of them in one transaction. Nothing is
+ * written to the server before commit, so a crashed process leaves nothing to clean up,
+ * each value crosses the network and the WAL once (a staging table would write it twice),
+ * and reading your own writes costs no round trip. The price is memory: an open draft
+ * holds its values, which its caller had in memory a moment before anyway.
+ *
+ * Commit is one transaction: insert the checkpoint row (`ON CONFLICT DO NOTHING`: an
+ * existing identifier, committed by any process, makes it `AlreadyExists`; a concurrent
+ * committer waits on the unique index until the first one finishes), then its values in
+ * batches, then COMMIT. A lost connection rolls the transaction back and raises `Io`;
+ * the handle stays open. If the connection dropped during COMMIT itself, the outcome is
+ * unknown to the client: retrying with the same handle then succeeds if the first
+ * attempt landed (the row carries the handle's token), and otherwise commits anew.
+ *
+ * `PostgresStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
+ * `PostgresStorage.openRaw()` the bare one, for composing wrapper chains.
+ *
+ * @example
+ * ```ts
+ * import { PostgresStorage } from 'checkpointable/postgres';
+ * const storage = await PostgresStorage.open({ connectionString: process.env.DATABASE_URL });
+ * const draft = await storage.createCheckpoint('order-42');
+ * await draft.put('order', { id: 42 });
+ * await (await storage.commitCheckpoint(draft)).release();
+ * await storage.close();
+ * ```
+ */
+export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> {
+  protected readonly storageName = 'PostgresStorage';
+  /** The `table` option as given, e.g. `'checkpointable'`. */
+  readonly table: string;
+  /** `host:port` of the server, as shown in messages. */
+  readonly server: string;
+
+  private constructor(
+    /** @internal */
+    readonly pool: Pool,
+    private readonly ownsPool: boolean,
+    /** @internal */
+    readonly names: TableNames,
+    private readonly address: ServerAddress,
+  ) {
+    super();
+    this.table = names.given;
+    this.server = address.display;
+  }
+
+  /**
+   * Connects, creates the tables if absent, and returns the storage guarded.
+   *
+   * @throws {CheckpointError} `Initialization` when the server cannot be reached (naming
+   *   host and port), the table name is unusable or taken, or `pg` is not installed;
+   *   `Version` when the table has a schema version this release does not know
+   *
+   * @example
+   * ```ts
+   * const storage = await PostgresStorage.open({
+   *   connectionString: 'postgres://app@db:5432/app',
+   *   table: 'checkpoints',
+   * });
+   * ```
+   */
+  static async open(options: PostgresStorageOptions): Promise<Storage> {
+    return GuardWrapper.wrap(await PostgresStorage.openRaw(options));
+  }
+
+  /**
+   * Like {@link PostgresStorage.open}, without the guard, for composing wrapper chains.
+   *
+   * @throws {CheckpointError} as {@link PostgresStorage.open}
+   *
+   * @example
+   * ```ts
+   * const storage = GuardWrapper.wrap(
+   *   ChecksumWrapper.wrap(await PostgresStorage.openRaw({ connectionString })),
+   * );
+   * ```
+   */
+  static async openRaw(options: PostgresStorageOptions): Promise<PostgresStorage> {
+    const { connectionString, pool: given } = options ?? {};
+    const names = tableNames(options?.table ?? 'checkpointable');
+    if (given === undefined && (typeof connectionString !== 'string' || connectionString === '')) {
+      throw new CheckpointError(
+        'Initialization',
+        'PostgresStorage.open() needs a connectionString (such as "postgres://user@host:5432/database") or a pg Pool as `pool`.',
+      );
+    }
+    let address: ServerAddress;
+    let pool: Pool;
+    if (given !== undefined) {
+      const o = (given as Pool & { options?: { host?: string; port?: number } }).options ?? {};
+      address = { display: `${o.host ?? 'localhost'}:${o.port ?? 5432}` };
+      pool = given;
+    } else {
+      address = serverAddress(connectionString!, 5432);
+      const pg = await loadDriver<typeof import('pg')>('pg', 'PostgresStorage', '^8.11.0');
+      pool = new pg.Pool({
+        connectionString,
+        connectionTimeoutMillis: positive(options.connectTimeoutMs, 5000, 'connectTimeoutMs'),
+        ...(options.queryTimeoutMs
+          ? { query_timeout: positive(options.queryTimeoutMs, 0, 'queryTimeoutMs') }
+          : {}),
+        max: positive(options.maxConnections, 10, 'maxConnections'),
+        keepAlive: true,
+      });
+      // A pooled connection that dies while idle (server restart, pg_terminate_backend)
+      // is reported here; unheard, Node would crash the process. The pool drops it, and
+      // the next query opens a new one or reports the failure as Io.
+      pool.on('error', () => undefined);
+    }
+    const storage = new PostgresStorage(pool, given === undefined, names, address);
+    try {
+      const client = await storage.connect('Initialization', 'connect');
+      try {
+        await ensureSchema(client, names);
+      } catch (error) {
+        client.release(true);
+        if (error instanceof CheckpointError) throw error;
+        throw storage.failure('Initialization', 'create or check the checkpoint tables', error);
+      }
+      client.release();
+    } catch (error) {
+      if (storage.ownsPool) await pool.end().catch(() => undefined);
+      throw error;
+    }
+    return storage;
+  }
+
+  protected async doCreate(identifier: string): Promise<PostgresUncommittedCheckpoint> {
+    const found = await this.query(
+      'check for checkpoint',
+      `SELECT 1 FROM ${this.names.checkpoints} WHERE identifier = $1`,
+      [storedName(identifier)],
+      { identifier },
+    );
+    if (found.rowCount !== 0) throw alreadyCommitted(identifier);
+    return new PostgresUncommittedCheckpoint(identifier, this);
+  }
+
+  protected async doCommit(
+    checkpoint: PostgresUncommittedCheckpoint,
+  ): Promise<CommittedCheckpoint> {
+    const { identifier, token } = checkpoint;
+    const client = await this.connect('Io', `commit checkpoint ${quote(identifier)}`, identifier);
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query<{ id: string; created_at: Date }>(
+        `INSERT INTO ${this.names.checkpoints} (identifier, commit_token) VALUES ($1, $2)
+         ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`,
+        [storedName(identifier), token],
+      );
+      if (inserted.rowCount === 0) {
+        const existing = await client.query<{ id: string; created_at: Date; commit_token: string }>(
+          `SELECT id, created_at, commit_token FROM ${this.names.checkpoints} WHERE identifier = $1`,
+          [storedName(identifier)],
+        );
+        await client.query('ROLLBACK');
+        const row = existing.rows[0];
+        // This handle's earlier attempt landed although its COMMIT reply was lost.
+        if (row?.commit_token === token) return await this.doLoad(identifier);
+        throw alreadyCommitted(identifier);
+      }
+      const { id, created_at: createdAt } = inserted.rows[0];
+      for (const batch of batches(checkpoint.values)) {
+        const params: unknown[] = [id];
+        const rows = batch.map(([key, bytes]) => {
+          params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+          return `($1, $${params.length - 1}, $${params.length})`;
+        });
+        await client.query(
+          `INSERT INTO ${this.names.values} (checkpoint_id, key, value) VALUES ${rows.join(', ')}`,
+          params,
+        );
+      }
+      await client.query('COMMIT');
+      const keys = [...checkpoint.values.keys()];
+      checkpoint.values.clear(); // the handle is used up; its bytes now live in the database
+      return new PostgresCommittedCheckpoint(this, identifier, id, createdAt, keys);
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      broken = error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.failure(
+        'Io',
+        `commit checkpoint ${quote(identifier)}`,
+        error,
+        { identifier },
+        'The transaction was rolled back, so no part of the checkpoint is visible, and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped during COMMIT itself, the retry finds out and succeeds.)',
+      );
+    } finally {
+      // A connection that failed mid-transaction is destroyed, never handed back to the pool.
+      client.release(broken === undefined ? undefined : true);
+    }
+  }
+
+  protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
+    const found = await this.query<{ id: string; created_at: Date; keys: string[] }>(
+      `load checkpoint ${quote(identifier)}`,
+      // One statement, so the row and its key list come from one snapshot.
+      `SELECT c.id, c.created_at,
+              ARRAY(SELECT v.key FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) AS keys
+       FROM ${this.names.checkpoints} c WHERE c.identifier = $1`,
+      [storedName(identifier)],
+      { identifier },
+    );
+    const row = found.rows[0];
+    if (row === undefined) throw checkpointNotFound(identifier);
+    return new PostgresCommittedCheckpoint(
+      this,
+      identifier,
+      row.id,
+      row.created_at,
+      row.keys.map(nameFromStored),
+    );
+  }
+
+  protected async doRemove(identifier: string): Promise<void> {
+    // One statement: the cascade deletes the values in the same transaction.
+    const deleted = await this.query(
+      `remove checkpoint ${quote(identifier)}`,
+      `DELETE FROM ${this.names.checkpoints} WHERE identifier = $1`,
+      [storedName(identifier)],
+      { identifier },
+    );
+    if (deleted.rowCount === 0) throw checkpointNotFound(identifier);
+  }
+
+  protected async doList(): Promise<string[]> {
+    // Reads the narrow checkpoint table only (by its unique index when the planner
+    // prefers it); no payload is touched.
+    const found = await this.query<{ identifier: string }>(
+      'list checkpoints',
+      `SELECT identifier FROM ${this.names.checkpoints} ORDER BY identifier`,
+      [],
+    );
+    return found.rows.map((row) => nameFromStored(row.identifier));
+  }
+
+  protected async doClose(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  /** @internal runs one statement on the pool, turning a driver failure into `Io`. */
+  async query<R extends object = Record<string, unknown>>(
+    action: string,
+    sql: string,
+    params: unknown[],
+    details: { identifier?: string; key?: string } = {},
+  ): Promise<{ rows: R[]; rowCount: number | null }> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (error) {
+      throw this.failure('Io', action, error, details);
+    }
+  }
+
+  private async connect(
+    kind: 'Io' | 'Initialization',
+    action: string,
+    identifier?: string,
+  ): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw this.failure(kind, action, error, identifier === undefined ? {} : { identifier });
+    }
+  }
+
+  /** @internal an error naming the server, the table and the fix, never the password. */
+  failure(
+    kind: 'Io' | 'Initialization',
+    action: string,
+    error: unknown,
+    details: { identifier?: string; key?: string } = {},
+    advice = kind === 'Initialization'
+      ? 'Check that the server is running and reachable from here, and that the connection string (user, database, password) is right.'
+      : 'Check that the server is up and reachable, then retry.',
+  ): CheckpointError {
+    return new CheckpointError(
+      kind,
+      `PostgresStorage could not ${action} on PostgreSQL at ${this.server} (table ${this.table}): ${describeCause(error, this.address)}. ${advice}`,
+      { ...details, cause: error },
+    );
+  }
+}
+
+/**
+ * An uncommitted checkpoint of a {@link PostgresStorage}: its values wait in this
+ * process, as encoded bytes, until the commit transaction writes them.
+ */
+export class PostgresUncommittedCheckpoint extends BaseUncommittedCheckpoint {
+  /** @internal the values put so far */
+  readonly values = new Map<string, Uint8Array>();
+  /** @internal recorded with the row, so a retried commit recognises its own earlier attempt */
+  readonly token = randomUUID();
+
+  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
+    this.values.set(key, bytes);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    const bytes = this.values.get(key);
+    if (bytes === undefined) throw keyNotFound(this.identifier, key);
+    return bytes.slice();
+  }
+
+  protected async deleteKey(key: string): Promise<void> {
+    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
+  }
+
+  protected async listKeys(): Promise<string[]> {
+    return [...this.values.keys()];
+  }
+
+  protected async abandon(): Promise<void> {
+    this.values.clear();
+  }
+}
+
+/**
+ * A committed checkpoint of a {@link PostgresStorage}: its row id and key list, read
+ * once; each value is fetched when asked for.
+ */
+class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
+  private readonly keySet: Set<string>;
+
+  constructor(
+    private readonly storage: PostgresStorage,
+    identifier: string,
+    private readonly id: string,
+    createdAt: Date,
+    keys: string[],
+  ) {
+    super(identifier, createdAt);
+    this.keySet = new Set(keys);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
+    const found = await this.storage.query<{ value: Buffer }>(
+      `read key ${quote(key)} of checkpoint ${quote(this.identifier)}`,
+      `SELECT value FROM ${this.storage.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+      [this.id, storedName(key)],
+      { identifier: this.identifier, key },
+    );
+    const row = found.rows[0];
+    if (row === undefined) {
+      throw new CheckpointError(
+        'NotFound',
+        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (PostgresStorage.open has one) so that a process cannot remove what it still reads.`,
+        { identifier: this.identifier, key },
+      );
+    }
+    return new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.length);
+  }
+
+  protected async listKeys(): Promise<string[]> {
+    return [...this.keySet];
+  }
+}
+
+/** Splits the values into INSERT-sized batches. */
+function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
+  let batch: [string, Uint8Array][] = [];
+  let bytes = 0;
+  for (const entry of values) {
+    if (
+      batch.length > 0 &&
+      (batch.length >= ROWS_PER_INSERT || bytes + entry[1].length > BYTES_PER_INSERT)
+    ) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += entry[1].length;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new CheckpointError(
+      'Initialization',
+      `PostgresStorage option ${name} must be a whole number of ${name.endsWith('Ms') ? 'milliseconds' : 'connections'} (0 or more), not ${String(value)}.`,
+    );
+  }
+  return value;
+}

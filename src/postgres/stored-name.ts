@@ -1,0 +1,45 @@
+/**
+ * How identifiers and keys are written into PostgreSQL `text` columns and Redis keys.
+ *
+ * Both media store text as UTF-8, which cannot hold a lone UTF-16 surrogate: written
+ * as-is, `'a\uD800'` would come back as `'a\uFFFD'` and two different identifiers could
+ * collide. The grammar (src/storage/names.ts) forbids control characters, so one of them
+ * can serve as an escape without ever clashing with a valid name:
+ * - a well-formed name is stored unchanged (readable in psql and redis-cli);
+ * - a name with lone surrogates has each one replaced by U+0001 and four hex digits.
+ * A stored name containing U+0001 therefore always came from an escaped name, and the
+ * mapping is reversible and injective.
+ *
+ * It lives here rather than in src/storage/ only because of file ownership; the Redis
+ * storage imports it too (it loads no driver).
+ */
+
+const ESCAPE = '\u0001';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ESCAPED = /\u0001([0-9a-f]{4})/g;
+
+/**
+ * The form of a (valid) identifier or key as written to the database.
+ *
+ * @example
+ * ```ts
+ * storedName('order-42'); // 'order-42'
+ * storedName('a\uD800'); // 'a\u0001d800'
+ * ```
+ */
+export function storedName(name: string): string {
+  return name.replace(LONE_SURROGATE, (s) => ESCAPE + s.charCodeAt(0).toString(16));
+}
+
+/**
+ * The identifier or key behind a stored name; the inverse of {@link storedName}.
+ *
+ * @example
+ * ```ts
+ * nameFromStored('a\u0001d800'); // 'a\uD800'
+ * ```
+ */
+export function nameFromStored(stored: string): string {
+  if (!stored.includes(ESCAPE)) return stored;
+  return stored.replace(ESCAPED, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
