@@ -8,3 +8,4 @@ export {
   type StorageCapabilities,
 } from './storage-conformance';
 export { FIDELITY_CASES, type FidelityCase } from './fidelity-cases';
+export { wrapperSuite, EnvelopeTap, type WrapperSuiteOptions } from './wrapper-suite';

@@ -95,7 +95,7 @@ export function resolveKeyring(wrapperName: string, input: unknown): ResolvedKey
   }
   if (input === null || typeof input !== 'object') {
     throw fail(
-      `the key is ${input === null ? 'null' : `a ${typeof input}`}; pass a string or Uint8Array of at least ${MIN_KEY_BYTES} bytes, or a keyring { active, keys }. Is the environment variable holding the key set?`,
+      `the key is ${kindOf(input)}; pass a string or Uint8Array of at least ${MIN_KEY_BYTES} bytes, or a keyring { active, keys }. Is the environment variable holding the key set?`,
     );
   }
   const { active, keys } = input as Partial<Keyring>;
@@ -139,7 +139,7 @@ function build(
       bytes = Buffer.from(key); // a copy
     else {
       throw fail(
-        `the key ${quote(id)} is ${key === null ? 'null' : `a ${typeof key}`}; pass a string or Uint8Array of at least ${MIN_KEY_BYTES} bytes. Is the environment variable holding it set?`,
+        `the key ${quote(id)} is ${kindOf(key)}; pass a string or Uint8Array of at least ${MIN_KEY_BYTES} bytes. Is the environment variable holding it set?`,
       );
     }
     if (bytes.length < MIN_KEY_BYTES) {
@@ -151,4 +151,11 @@ function build(
     bytes.fill(0);
   }
   return { activeId: active, activeIdBytes: Buffer.from(active, 'utf8'), keys: resolved };
+}
+
+/** What a value is, for a message that must not show the value itself. */
+function kindOf(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
