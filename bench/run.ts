@@ -1,0 +1,80 @@
+/**
+ * `npm run bench` (full: writes bench/results/latest.{md,json}) and
+ * `npm run bench -- --quick` (under a minute: writes the git-ignored quick.*.tmp files).
+ * `--only <substring>` runs only the workloads whose group name contains it.
+ *
+ * Every figure is a ratio to a baseline measured in the same run, interleaved, median of
+ * several rounds (see harness.ts); nothing here is a wall-clock pass/fail.
+ */
+import { type Budget } from './harness';
+import { notMeasured, runMeta, writeResults, type Row } from './report';
+import { codecBenchmarks } from './workloads/codec';
+import { fileCommitBenchmarks, fileListingBenchmark } from './workloads/file-storage';
+import { largeValueBenchmark } from './workloads/large-value';
+import { optionalBenchmarks } from './workloads/optional';
+
+interface Group {
+  name: string;
+  run: () => Promise<Row[]>;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+
+  // CPU-bound work gets short, numerous samples; fsync-bound work fewer, longer ones.
+  const cpu: Budget = quick
+    ? { rounds: 3, time: 150, iterations: 10 }
+    : { rounds: 9, time: 500, iterations: 20 };
+  const io: Budget = quick
+    ? { rounds: 3, time: 200, iterations: 5 }
+    : { rounds: 7, time: 800, iterations: 10 };
+
+  const groups: Group[] = [
+    { name: 'codec', run: () => codecBenchmarks(cpu) },
+    { name: 'file-commit', run: () => fileCommitBenchmarks(io) },
+    { name: 'file-listing', run: () => fileListingBenchmark(cpu, 10_000) },
+    ...optionalBenchmarks({ cpu, io, quick }),
+    { name: 'large-value', run: () => largeValueBenchmark(100, quick ? 1 : 3) },
+  ];
+
+  const rows: Row[] = [];
+  const started = Date.now();
+  for (const group of groups) {
+    if (only !== undefined && !group.name.includes(only)) continue;
+    const t0 = Date.now();
+    process.stdout.write(`bench: ${group.name} ... `);
+    try {
+      const groupRows = await group.run();
+      rows.push(...groupRows);
+      process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      for (const r of groupRows) {
+        const ratio = r.ratio === null ? '' : ` ratio ${r.ratio.toFixed(2)}x`;
+        const met = r.met === null ? '' : r.met ? ' (met)' : ' (MISSED)';
+        const value = r.value === null ? (r.note ?? '') : `${r.value.toPrecision(4)} ${r.unit}`;
+        process.stdout.write(`  ${r.name}: ${value}${ratio} target ${r.target}${met}\n`);
+      }
+    } catch (error) {
+      process.stdout.write('failed\n');
+      process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+      rows.push(
+        notMeasured(
+          group.name,
+          '-',
+          `the workload failed: ${String((error as Error)?.message ?? error)}`,
+        ),
+      );
+    }
+  }
+  const meta = runMeta(quick);
+  meta.duration = `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const files = writeResults(rows, meta, quick);
+  process.stdout.write(`bench: done in ${meta.duration}; wrote ${files.join(', ')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStorage, type Storage } from 'checkpointable';
+import { compare, type Budget } from '../harness';
+import { ratioRow, type Row } from '../report';
+
+/**
+ * The least a durable commit of `bytes` can do on a POSIX file system: write a temp file,
+ * fsync it, rename it into place, fsync the folder. FileStorage is measured against this.
+ *
+ * @example
+ * ```ts
+ * await bareDurableWrite(dir, 'x-1', bytes);
+ * ```
+ */
+export async function bareDurableWrite(
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const temp = join(dir, `.${name}.tmp`);
+  const handle = await fs.open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, join(dir, name));
+  const folder = await fs.open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+}
+
+/** One commit of `value` under key `value`, released at once, as a service saves. */
+export async function commitOne(
+  storage: Storage,
+  identifier: string,
+  value: unknown,
+): Promise<void> {
+  const draft = await storage.createCheckpoint(identifier);
+  await draft.put('value', value);
+  await (await storage.commitCheckpoint(draft)).release();
+}
+
+/** A fresh folder pair for a subject and its baseline, emptied between rounds. */
+class Scratch {
+  readonly root = mkdtempSync(join(tmpdir(), 'cp-bench-'));
+  private round = 0;
+  subjectDir = '';
+  baselineDir = '';
+
+  async next(): Promise<void> {
+    this.cleanup();
+    this.round++;
+    this.subjectDir = join(this.root, `s${this.round}`);
+    this.baselineDir = join(this.root, `b${this.round}`);
+    await fs.mkdir(this.baselineDir, { recursive: true });
+  }
+
+  cleanup(): void {
+    for (const dir of [this.subjectDir, this.baselineDir]) {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Durable FileStorage commits of 64 KiB and 1 MiB against the bare durable write, and many
+ * small (1 KiB) commits per second against the same bare write.
+ */
+export async function fileCommitBenchmarks(budget: Budget): Promise<Row[]> {
+  const rows: Row[] = [];
+  const cases: [string, number, number][] = [
+    ['durable FileStorage commit, 64 KiB', 64 * 1024, 1.3],
+    ['durable FileStorage commit, 1 MiB', 1024 * 1024, 1.3],
+    ['many small commits (1 KiB), durable FileStorage', 1024, 1.5],
+  ];
+  for (const [name, size, maxRatio] of cases) {
+    const bytes = randomBytes(size);
+    const scratch = new Scratch();
+    let storage: Storage | undefined;
+    let n = 0;
+    try {
+      const result = await compare(
+        () => commitOne(storage!, `c-${n++}`, bytes),
+        { bare: () => bareDurableWrite(scratch.baselineDir, `c-${n++}`, bytes) },
+        budget,
+        {
+          beforeRound: async () => {
+            await scratch.next();
+            storage = await FileStorage.open(scratch.subjectDir, { durability: 'durable' });
+          },
+          afterRound: async () => {
+            await storage?.close();
+          },
+        },
+      );
+      const small = size === 1024;
+      rows.push(
+        ratioRow({
+          name,
+          // Small commits are reported as a rate, as the issue states them.
+          value: small ? 1000 / result.subjectMs : result.subjectMs,
+          unit: small ? 'commits/s' : 'ms',
+          baselineName: 'temp file + fsync + rename + folder fsync',
+          baseline: small ? 1000 / result.baselineMs.bare : result.baselineMs.bare,
+          ratio: result.ratio.bare,
+          maxRatio,
+          note: small ? 'ratio is time per commit / time per bare write' : undefined,
+        }),
+      );
+    } finally {
+      await storage?.close();
+      scratch.dispose();
+    }
+  }
+  return rows;
+}
+
+/**
+ * Listing 10,000 committed checkpoints (`checkpointIdentifiers()`), with a bare
+ * `readdir` of the same folder for scale.
+ */
+export async function fileListingBenchmark(budget: Budget, count: number): Promise<Row[]> {
+  const root = mkdtempSync(join(tmpdir(), 'cp-bench-list-'));
+  try {
+    // Filled through the storage itself; 'atomic' only to make the setup quicker.
+    const filler = await FileStorage.open(root, { durability: 'atomic' });
+    const batch = 64;
+    for (let i = 0; i < count; i += batch) {
+      await Promise.all(
+        Array.from({ length: Math.min(batch, count - i) }, (_, j) =>
+          commitOne(filler, `checkpoint-${String(i + j).padStart(6, '0')}`, { i: i + j }),
+        ),
+      );
+    }
+    await filler.close();
+    const storage = await FileStorage.open(root);
+    const listed = await storage.checkpointIdentifiers();
+    if (listed.length !== count) throw new Error(`listed ${listed.length}, expected ${count}`);
+    const result = await compare(
+      () => storage.checkpointIdentifiers(),
+      { readdir: () => fs.readdir(join(root, 'committed')) },
+      { ...budget, iterations: Math.min(budget.iterations, 20) },
+    );
+    await storage.close();
+    return [
+      ratioRow({
+        name: `listing ${count.toLocaleString('en-US')} checkpoints, FileStorage`,
+        value: result.subjectMs,
+        unit: 'ms',
+        baselineName: 'fs.readdir of the same folder',
+        baseline: result.baselineMs.readdir,
+        ratio: result.ratio.readdir,
+        maxRatio: null,
+        targetText: '< 50 ms',
+      }),
+    ].map((row) => ({ ...row, met: row.value! < 50 }));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ChecksumWrapper,
+  EncryptionWrapper,
+  FileStorage,
+  HmacWrapper,
+  MemoryStorage,
+  type Storage,
+} from 'checkpointable';
+import { compare, type Budget } from '../harness';
+import { ratioRow, type Row } from '../report';
+
+const KEY = randomBytes(32);
+
+/** The wrappers measured, each with its target ratio to the unwrapped storage. */
+const WRAPPERS: [string, (inner: Storage) => Storage, number][] = [
+  ['ChecksumWrapper (SHA-256)', (inner) => ChecksumWrapper.wrap(inner), 1.2],
+  ['HmacWrapper', (inner) => HmacWrapper.wrap(inner, KEY), 1.2],
+  ['EncryptionWrapper', (inner) => EncryptionWrapper.wrap(inner, KEY), 1.5],
+];
+
+/**
+ * One full use of a 64 KiB value: put, commit, load, get. `remove` keeps a memory
+ * storage from growing without bound over thousands of iterations.
+ */
+async function cycle(storage: Storage, identifier: string, value: Buffer, remove: boolean) {
+  const draft = await storage.createCheckpoint(identifier);
+  await draft.put('value', value);
+  await (await storage.commitCheckpoint(draft)).release();
+  const loaded = await storage.loadCheckpoint(identifier);
+  const back = await loaded.get<Buffer>('value');
+  await loaded.release();
+  if (back.length !== value.length) throw new Error('the value did not come back');
+  if (remove) await storage.removeCheckpoint(identifier);
+}
+
+/**
+ * Each wrapper's cost on a 64 KiB value, as a ratio to the same storage unwrapped:
+ * on MemoryStorage (the wrapper's CPU cost laid bare) and on durable FileStorage (what a
+ * user of the default medium pays).
+ */
+export async function wrapperBenchmarks(cpu: Budget, io: Budget): Promise<Row[]> {
+  const value = randomBytes(64 * 1024);
+  const rows: Row[] = [];
+  for (const [name, wrap, maxRatio] of WRAPPERS) {
+    let n = 0;
+    const bare = new MemoryStorage();
+    const wrapped = wrap(new MemoryStorage());
+    const memory = await compare(
+      () => cycle(wrapped, `m-${n++}`, value, true),
+      { unwrapped: () => cycle(bare, `m-${n++}`, value, true) },
+      cpu,
+    );
+    rows.push(
+      ratioRow({
+        name: `${name}, 64 KiB put+commit+load+get, MemoryStorage`,
+        value: memory.subjectMs,
+        unit: 'ms',
+        baselineName: 'unwrapped MemoryStorage',
+        baseline: memory.baselineMs.unwrapped,
+        ratio: memory.ratio.unwrapped,
+        // An unwrapped memory round trip is a few buffer copies (~10 µs), so this ratio
+        // says how many copies a hash or cipher pass costs; the target applies to a medium.
+        maxRatio: null,
+        note: `information: the wrapper's own CPU cost is ${((memory.subjectMs - memory.baselineMs.unwrapped) * 1000).toFixed(0)} µs per 64 KiB round trip`,
+      }),
+    );
+
+    const root = mkdtempSync(join(tmpdir(), 'cp-bench-wrap-'));
+    let round = 0;
+    let plain: Storage | undefined;
+    let chained: Storage | undefined;
+    try {
+      const file = await compare(
+        () => cycle(chained!, `f-${n++}`, value, false),
+        { unwrapped: () => cycle(plain!, `f-${n++}`, value, false) },
+        io,
+        {
+          beforeRound: async () => {
+            round++;
+            plain = await FileStorage.open(join(root, `plain-${round}`));
+            chained = wrap(await FileStorage.open(join(root, `wrapped-${round}`)));
+          },
+          afterRound: async () => {
+            await plain?.close();
+            await chained?.close();
+            rmSync(join(root, `plain-${round}`), { recursive: true, force: true });
+            rmSync(join(root, `wrapped-${round}`), { recursive: true, force: true });
+          },
+        },
+      );
+      rows.push(
+        ratioRow({
+          name: `${name}, 64 KiB put+commit+load+get, durable FileStorage`,
+          value: file.subjectMs,
+          unit: 'ms',
+          baselineName: 'unwrapped durable FileStorage',
+          baseline: file.baselineMs.unwrapped,
+          ratio: file.ratio.unwrapped,
+          maxRatio,
+        }),
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
