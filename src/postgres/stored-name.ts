@@ -16,6 +16,7 @@
 
 const ESCAPE = '\u0001';
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// eslint-disable-next-line no-control-regex -- U+0001 is the escape, chosen because names never contain it
 const ESCAPED = /\u0001([0-9a-f]{4})/g;
 
 /**

@@ -4,7 +4,7 @@ import { PostgresStorage } from 'checkpointable/postgres';
 import { storageConformance } from 'checkpointable/testing';
 import { DATABASE_URL, postgresAnswers, TestTables } from './postgres-server';
 
-const up = await postgresAnswers();
+const up = postgresAnswers();
 const tables = new TestTables();
 const tableOf = new WeakMap<Storage, string>();
 

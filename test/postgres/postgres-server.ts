@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
@@ -10,30 +11,34 @@ const HOW_TO_START =
 /**
  * Whether the PostgreSQL server answers. Without `CI` a silent server skips the suites
  * with one line saying what to start; under `CI=true` it fails the run, so CI can never
- * pass by skipping.
+ * pass by skipping. Synchronous (a short child process), because Vitest decides what to
+ * skip while collecting, before any hook runs.
  *
  * @example
  * ```ts
- * const up = await postgresAnswers();
- * describe.runIf(up)('PostgresStorage', () => { ... });
+ * describe.runIf(postgresAnswers())('PostgresStorage', () => { ... });
  * ```
  */
-export async function postgresAnswers(): Promise<boolean> {
-  const client = new Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch (error) {
-    const where = new URL(DATABASE_URL).host;
-    const line = `PostgreSQL does not answer at ${where} (${(error as Error).message || String(error)}): ${HOW_TO_START}.`;
-    if (isCi()) throw new Error(`CI=true and ${line}`);
-    console.warn(`Skipping the PostgreSQL suites. ${line}`);
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+export function postgresAnswers(): boolean {
+  const probe = `
+    const { Client } = require('pg');
+    const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
+    client.on('error', () => {});
+    client.connect().then(() => client.query('SELECT 1')).then(
+      () => client.end().then(() => process.exit(0)),
+      (error) => { process.stderr.write(error.message || String(error)); process.exit(1); },
+    );`;
+  const result = spawnSync(process.execPath, ['-e', probe, DATABASE_URL], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  if (result.status === 0) return true;
+  const where = new URL(DATABASE_URL).host;
+  const reason = result.stderr.trim() || result.error?.message || 'no answer';
+  const line = `PostgreSQL does not answer at ${where} (${reason}): ${HOW_TO_START}.`;
+  if (isCi()) throw new Error(`CI=true and ${line}`);
+  console.warn(`Skipping the PostgreSQL suites. ${line}`);
+  return false;
 }
 
 function isCi(): boolean {

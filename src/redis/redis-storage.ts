@@ -1,0 +1,496 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis, RedisOptions } from 'ioredis';
+import { CheckpointError, quote } from '../errors';
+import { loadDriver } from '../postgres/load-driver';
+import { describeCause, serverAddress, type ServerAddress } from '../postgres/server-address';
+import { nameFromStored, storedName } from '../postgres/stored-name';
+import {
+  BaseCommittedCheckpoint,
+  BaseUncommittedCheckpoint,
+  keyNotFound,
+} from '../storage/base-checkpoints';
+import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
+import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import { GuardWrapper } from '../wrappers/guard-wrapper';
+import { KEYS_IF_CURRENT, PUBLISH, REMOVE_IF_CURRENT } from './redis-scripts';
+
+/** Options of {@link RedisStorage.open}. */
+export interface RedisStorageOptions {
+  /**
+   * `redis://[:password@]host:6379[/db]` (or `rediss://` for TLS). Required unless `client`
+   * is given; the storage then makes its own connection and closes it on `close()`.
+   */
+  url?: string;
+  /**
+   * An ioredis client the application already has. The storage borrows it and never
+   * closes it. Its own retry settings apply: with ioredis's defaults a command in flight
+   * when the connection drops is resent after reconnecting, which commit tolerates (see
+   * {@link RedisStorage}) but which delays the `Io` error the storage's own client raises.
+   */
+  client?: Redis;
+  /**
+   * Prepended to every key; `'checkpointable:'` by default. On Redis Cluster use a hash
+   * tag, such as `'{checkpoints}:'`, so that a checkpoint's keys share one slot.
+   */
+  prefix?: string;
+  /** How long to wait for the connection at open; 5000 ms by default. */
+  connectTimeoutMs?: number;
+  /** How long one command may take before it fails with `Io`; 0, the default, waits. */
+  commandTimeoutMs?: number;
+  /**
+   * How long values sent by an unfinished commit survive (a commit that dies half way
+   * leaves them to expire); 3,600,000 ms (one hour) by default.
+   */
+  stagingTtlMs?: number;
+}
+
+/** Fields and bytes per HSET of a commit: few round trips, no giant command. */
+const FIELDS_PER_HSET = 1000;
+const BYTES_PER_HSET = 8 * 1024 * 1024;
+/** How often load and remove re-read an index entry that changed under them. */
+const RETRIES = 5;
+
+interface IndexEntry {
+  readonly raw: string;
+  readonly dataId: string;
+  readonly createdAt: Date;
+}
+
+/**
+ * Checkpoints in Redis, shared by every instance of a service.
+ *
+ * Key layout, for the default prefix `checkpointable:`:
+ * ```
+ * checkpointable:index            hash: identifier -> "<dataId> <createdAt ms>", committed only
+ * checkpointable:data:<dataId>    hash: key -> value bytes, one per checkpoint
+ * ```
+ * Listing reads the index hash only (one HKEYS; never KEYS or SCAN over the keyspace,
+ * never a payload). Identifiers and keys are stored as written, UTF-8; a lone surrogate
+ * is escaped (see `stored-name.ts`). Values are binary-safe Buffers.
+ *
+ * An uncommitted checkpoint lives in this process, as the encoded bytes `put` produced,
+ * until `commitCheckpoint`; a crashed process leaves nothing behind. Commit then
+ * 1. writes the values into a new data hash, in batches, each batch with a time-to-live
+ *    (`stagingTtlMs`) in the same MULTI, so a commit that dies half way leaves only
+ *    keys that expire, and no single command grows with the checkpoint;
+ * 2. runs one Lua script that, atomically, refuses an identifier already in the index
+ *    (`AlreadyExists`, whichever process committed it), checks that every staged value
+ *    is there, removes the time-to-live and adds the index entry.
+ * Readers look only at the index, so they see all of a checkpoint or nothing. A lost
+ * connection fails the commit with `Io` and leaves the handle open. If it dropped after
+ * the script ran, retrying with the same handle finds its own entry and succeeds.
+ *
+ * `RedisStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
+ * `RedisStorage.openRaw()` the bare one, for composing wrapper chains.
+ *
+ * @example
+ * ```ts
+ * import { RedisStorage } from 'checkpointable/redis';
+ * const storage = await RedisStorage.open({ url: process.env.REDIS_URL });
+ * const draft = await storage.createCheckpoint('order-42');
+ * await draft.put('order', { id: 42 });
+ * await (await storage.commitCheckpoint(draft)).release();
+ * await storage.close();
+ * ```
+ */
+export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
+  protected readonly storageName = 'RedisStorage';
+  /** The key prefix, e.g. `'checkpointable:'`. */
+  readonly prefix: string;
+  /** `host:port` of the server, as shown in messages. */
+  readonly server: string;
+  /** @internal the index hash's key */
+  readonly indexKey: string;
+
+  private constructor(
+    /** @internal */
+    readonly client: Redis,
+    private readonly ownsClient: boolean,
+    prefix: string,
+    private readonly address: ServerAddress,
+    private readonly stagingTtlMs: number,
+  ) {
+    super();
+    this.prefix = prefix;
+    this.server = address.display;
+    this.indexKey = `${prefix}index`;
+  }
+
+  /**
+   * Connects and returns the storage guarded.
+   *
+   * @throws {CheckpointError} `Initialization` when the server cannot be reached (naming
+   *   host and port), an option is unusable, or `ioredis` is not installed
+   *
+   * @example
+   * ```ts
+   * const storage = await RedisStorage.open({ url: 'redis://cache:6379', prefix: 'orders:' });
+   * ```
+   */
+  static async open(options: RedisStorageOptions): Promise<Storage> {
+    return GuardWrapper.wrap(await RedisStorage.openRaw(options));
+  }
+
+  /**
+   * Like {@link RedisStorage.open}, without the guard, for composing wrapper chains.
+   *
+   * @throws {CheckpointError} as {@link RedisStorage.open}
+   *
+   * @example
+   * ```ts
+   * const storage = GuardWrapper.wrap(ChecksumWrapper.wrap(await RedisStorage.openRaw({ url })));
+   * ```
+   */
+  static async openRaw(options: RedisStorageOptions): Promise<RedisStorage> {
+    const { url, client: given } = options ?? {};
+    const prefix = options?.prefix ?? 'checkpointable:';
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+    if (typeof prefix !== 'string' || prefix.length > 200 || /[\u0000-\u001f]/.test(prefix)) {
+      throw new CheckpointError(
+        'Initialization',
+        'RedisStorage prefix must be a string of at most 200 characters without control characters, such as "checkpointable:".',
+      );
+    }
+    if (given === undefined && (typeof url !== 'string' || url === '')) {
+      throw new CheckpointError(
+        'Initialization',
+        'RedisStorage.open() needs a url (such as "redis://127.0.0.1:6379") or an ioredis client as `client`.',
+      );
+    }
+    const stagingTtlMs = whole(options.stagingTtlMs, 3_600_000, 'stagingTtlMs', 1);
+    let address: ServerAddress;
+    let client: Redis;
+    let lastError: unknown;
+    if (given !== undefined) {
+      address = { display: `${given.options?.host ?? 'localhost'}:${given.options?.port ?? 6379}` };
+      client = given;
+    } else {
+      address = serverAddress(url!, 6379);
+      const ioredis = await loadDriver<typeof import('ioredis') & { Redis?: typeof Redis }>(
+        'ioredis',
+        'RedisStorage',
+        '^5.3.0 || ^6.0.0',
+      );
+      const RedisClass = (ioredis.Redis ?? ioredis) as unknown as new (
+        url: string,
+        options: RedisOptions,
+      ) => Redis;
+      let opened = false;
+      const commandTimeout = whole(options.commandTimeoutMs, 0, 'commandTimeoutMs', 0);
+      client = new RedisClass(url!, {
+        lazyConnect: true,
+        connectTimeout: whole(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1),
+        ...(commandTimeout > 0 ? { commandTimeout } : {}),
+        // A command in flight when the connection drops fails at once (Io) instead of
+        // being resent after a reconnect: the caller decides whether to retry.
+        maxRetriesPerRequest: 0,
+        // No retries while opening: an unreachable server is an error, not a hang.
+        // Once open, reconnect with a capped back-off.
+        retryStrategy: (times) => (opened ? Math.min(times * 100, 2000) : null),
+      });
+      // ioredis reports connection trouble as events; unheard, it logs them. The cause
+      // reaches the user through the failing command instead.
+      client.on('error', (error) => {
+        lastError = error;
+      });
+      try {
+        await client.connect();
+        opened = true;
+      } catch (error) {
+        client.disconnect();
+        throw openFailure(address, lastError ?? error);
+      }
+    }
+    const storage = new RedisStorage(client, given === undefined, prefix, address, stagingTtlMs);
+    try {
+      if (given !== undefined && given.status === 'wait') await given.connect();
+      await client.ping();
+    } catch (error) {
+      if (storage.ownsClient) client.disconnect();
+      throw openFailure(address, lastError ?? error);
+    }
+    return storage;
+  }
+
+  protected async doCreate(identifier: string): Promise<RedisUncommittedCheckpoint> {
+    const exists = await this.run(`check for checkpoint ${quote(identifier)}`, { identifier }, () =>
+      this.client.hexists(this.indexKey, storedName(identifier)),
+    );
+    if (exists === 1) throw alreadyCommitted(identifier);
+    return new RedisUncommittedCheckpoint(identifier, this);
+  }
+
+  protected async doCommit(checkpoint: RedisUncommittedCheckpoint): Promise<CommittedCheckpoint> {
+    const { identifier } = checkpoint;
+    const dataId = checkpoint.nextDataId();
+    const dataKey = this.dataKey(dataId);
+    const action = `commit checkpoint ${quote(identifier)}`;
+    const advice =
+      'Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)';
+    const result = await this.run(
+      action,
+      { identifier },
+      async () => {
+        for (const batch of batches(checkpoint.values)) {
+          const fields: (string | Buffer)[] = [];
+          for (const [key, bytes] of batch)
+            fields.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+          const replies = await this.client
+            .multi()
+            .hset(dataKey, ...fields)
+            .pexpire(dataKey, this.stagingTtlMs)
+            .exec();
+          const failed = replies?.find(([error]) => error !== null)?.[0];
+          if (replies === null || failed) throw failed ?? new Error('MULTI was aborted');
+        }
+        return (await this.client.eval(
+          PUBLISH,
+          2,
+          this.indexKey,
+          dataKey,
+          storedName(identifier),
+          checkpoint.token,
+          String(checkpoint.values.size),
+          dataId,
+        )) as [number, string];
+      },
+      advice,
+    );
+    const [status, raw] = result;
+    if (status === 0) throw alreadyCommitted(identifier);
+    if (status === 2) {
+      throw new CheckpointError(
+        'Io',
+        `RedisStorage could not ${action} on Redis at ${this.server} (prefix ${quote(this.prefix)}): the values sent expired or were evicted before the commit finished (stagingTtlMs is ${this.stagingTtlMs}; check maxmemory-policy). ${advice}`,
+        { identifier },
+      );
+    }
+    const entry = parseEntry(raw, identifier);
+    if (entry.dataId !== dataId) return this.doLoad(identifier); // an earlier attempt landed
+    const keys = [...checkpoint.values.keys()];
+    checkpoint.values.clear(); // the handle is used up; its bytes now live in Redis
+    return new RedisCommittedCheckpoint(this, identifier, entry, keys);
+  }
+
+  protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
+    const stored = storedName(identifier);
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      const entry = await this.entry(identifier);
+      if (entry === undefined) throw checkpointNotFound(identifier);
+      const keys = (await this.run(`load checkpoint ${quote(identifier)}`, { identifier }, () =>
+        this.client.eval(
+          KEYS_IF_CURRENT,
+          2,
+          this.indexKey,
+          this.dataKey(entry.dataId),
+          stored,
+          entry.raw,
+        ),
+      )) as string[] | null;
+      // null: removed or replaced between the two reads; look again.
+      if (keys !== null)
+        return new RedisCommittedCheckpoint(this, identifier, entry, keys.map(nameFromStored));
+    }
+    throw busy(identifier, 'load');
+  }
+
+  protected async doRemove(identifier: string): Promise<void> {
+    const stored = storedName(identifier);
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      const entry = await this.entry(identifier);
+      if (entry === undefined) throw checkpointNotFound(identifier);
+      const removed = await this.run(`remove checkpoint ${quote(identifier)}`, { identifier }, () =>
+        this.client.eval(
+          REMOVE_IF_CURRENT,
+          2,
+          this.indexKey,
+          this.dataKey(entry.dataId),
+          stored,
+          entry.raw,
+        ),
+      );
+      if (removed === 1) return;
+    }
+    throw busy(identifier, 'remove');
+  }
+
+  protected async doList(): Promise<string[]> {
+    const names = await this.run('list checkpoints', {}, () => this.client.hkeys(this.indexKey));
+    return names.map(nameFromStored);
+  }
+
+  protected async doClose(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect(); // already broken: nothing left to flush
+    }
+  }
+
+  /** @internal the data hash of a checkpoint */
+  dataKey(dataId: string): string {
+    return `${this.prefix}data:${dataId}`;
+  }
+
+  /** @internal runs Redis commands, turning a driver failure into `Io`. */
+  async run<T>(
+    action: string,
+    details: { identifier?: string; key?: string },
+    operation: () => Promise<T>,
+    advice = 'Check that the server is up and reachable, then retry.',
+  ): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw new CheckpointError(
+        'Io',
+        `RedisStorage could not ${action} on Redis at ${this.server} (prefix ${quote(this.prefix)}): ${describeCause(error, this.address)}. ${advice}`,
+        { ...details, cause: error },
+      );
+    }
+  }
+
+  private async entry(identifier: string): Promise<IndexEntry | undefined> {
+    const raw = await this.run(`load checkpoint ${quote(identifier)}`, { identifier }, () =>
+      this.client.hget(this.indexKey, storedName(identifier)),
+    );
+    return raw === null ? undefined : parseEntry(raw, identifier);
+  }
+}
+
+/**
+ * An uncommitted checkpoint of a {@link RedisStorage}: its values wait in this process,
+ * as encoded bytes, until commit sends them.
+ */
+export class RedisUncommittedCheckpoint extends BaseUncommittedCheckpoint {
+  /** @internal the values put so far */
+  readonly values = new Map<string, Uint8Array>();
+  /** @internal names this handle's data hashes, so a retried commit recognises its own */
+  readonly token = randomBytes(12).toString('hex');
+  private attempts = 0;
+
+  /** @internal a new data id for one commit attempt */
+  nextDataId(): string {
+    return `${this.token}.${this.attempts++}`;
+  }
+
+  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
+    this.values.set(key, bytes);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    const bytes = this.values.get(key);
+    if (bytes === undefined) throw keyNotFound(this.identifier, key);
+    return bytes.slice();
+  }
+
+  protected async deleteKey(key: string): Promise<void> {
+    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
+  }
+
+  protected async listKeys(): Promise<string[]> {
+    return [...this.values.keys()];
+  }
+
+  protected async abandon(): Promise<void> {
+    this.values.clear();
+  }
+}
+
+/** A committed checkpoint of a {@link RedisStorage}: its data hash and key list. */
+class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
+  private readonly keySet: Set<string>;
+  private readonly dataKey: string;
+
+  constructor(
+    private readonly storage: RedisStorage,
+    identifier: string,
+    entry: IndexEntry,
+    keys: string[],
+  ) {
+    super(identifier, entry.createdAt);
+    this.keySet = new Set(keys);
+    this.dataKey = storage.dataKey(entry.dataId);
+  }
+
+  protected async readBytes(key: string): Promise<Uint8Array> {
+    if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
+    const bytes = await this.storage.run(
+      `read key ${quote(key)} of checkpoint ${quote(this.identifier)}`,
+      { identifier: this.identifier, key },
+      () => this.storage.client.hgetBuffer(this.dataKey, storedName(key)),
+    );
+    if (bytes === null) {
+      throw new CheckpointError(
+        'NotFound',
+        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (RedisStorage.open has one) so that a process cannot remove what it still reads.`,
+        { identifier: this.identifier, key },
+      );
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
+  protected async listKeys(): Promise<string[]> {
+    return [...this.keySet];
+  }
+}
+
+function parseEntry(raw: string, identifier: string): IndexEntry {
+  const match = /^(\S+) (\d+)$/.exec(raw);
+  if (match === null) {
+    throw new CheckpointError(
+      'Deserialize',
+      `The index entry of checkpoint ${quote(identifier)} is damaged (${quote(raw)}); remove the checkpoint, or restore the Redis data from a backup.`,
+      { identifier },
+    );
+  }
+  return { raw, dataId: match[1], createdAt: new Date(Number(match[2])) };
+}
+
+function busy(identifier: string, what: string): CheckpointError {
+  return new CheckpointError(
+    'Conflict',
+    `Checkpoint ${quote(identifier)} kept being removed and recommitted by other writers while this process tried to ${what} it; retry.`,
+    { identifier },
+  );
+}
+
+function openFailure(address: ServerAddress, error: unknown): CheckpointError {
+  return new CheckpointError(
+    'Initialization',
+    `RedisStorage could not connect to Redis at ${address.display}: ${describeCause(error, address)}. Check that the server is running and reachable from here, and that the url (host, port, password, database) is right.`,
+    { cause: error },
+  );
+}
+
+/** Splits the values into HSET-sized batches. */
+function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
+  let batch: [string, Uint8Array][] = [];
+  let bytes = 0;
+  for (const entry of values) {
+    if (
+      batch.length > 0 &&
+      (batch.length >= FIELDS_PER_HSET || bytes + entry[1].length > BYTES_PER_HSET)
+    ) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += entry[1].length;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function whole(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new CheckpointError(
+      'Initialization',
+      `RedisStorage option ${name} must be a whole number of milliseconds (${min} or more), not ${String(value)}.`,
+    );
+  }
+  return value;
+}
