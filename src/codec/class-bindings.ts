@@ -22,11 +22,26 @@ export interface ClassBinding {
    * Throws a `Version` CheckpointError when that is not possible.
    */
   upgrade(data: Record<string, unknown>, fromVersion: number): Record<string, unknown>;
+  /**
+   * Optional: the field values to store for `instance`, when they are not simply its
+   * properties (class-transformer `@Transform` functions for saving). Classes without it
+   * cost the encoder nothing extra.
+   */
+  readonly saveFields?: (instance: object) => Record<string, unknown>;
+  /**
+   * Optional: adjusts the decoded (and upgraded) field values before they are assigned
+   * (class-transformer `@Transform` functions for restoring).
+   */
+  readonly restoreFields?: (data: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** Looks classes up in both directions. */
 export interface ClassBindings {
-  /** The binding of exactly this constructor (not of a parent class), if registered. */
+  /**
+   * The binding of exactly this constructor (not of a parent class), if registered. May
+   * throw a `Metadata` CheckpointError for a half-annotated class (fields but no class
+   * decorator), so that such a class fails loudly instead of falling through to another path.
+   */
   byConstructor(ctor: Function): ClassBinding | undefined;
   /** The binding registered under `name`, if any. */
   byName(name: string): ClassBinding | undefined;

@@ -179,6 +179,7 @@ class Decoder {
     this.objects.push(instance);
     let data = this.plain(fields as Record<string, unknown>, true);
     if (version < binding.version) data = binding.upgrade(data, version);
+    if (binding.restoreFields !== undefined) data = binding.restoreFields(data);
     const target = instance as Record<string, unknown>;
     for (const f of binding.fieldNames) {
       if (hasOwn.call(data, f)) target[f] = data[f];

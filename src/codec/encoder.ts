@@ -149,7 +149,8 @@ class Encoder {
       const binding = classBindings().byConstructor(ctor);
       if (binding !== undefined) {
         const fields: Record<string, unknown> = {};
-        const record = o as Record<string, unknown>;
+        const save = binding.saveFields;
+        const record = (save === undefined ? o : save(o)) as Record<string, unknown>;
         const names = binding.fieldNames;
         let f = '';
         try {

@@ -1,2 +1,12 @@
 // The decorators layer's public exports; src/index.ts re-exports everything here.
-export {};
+export { Checkpointable } from './checkpointable';
+export { CheckpointField } from './checkpoint-field';
+export {
+  metadataRegistry,
+  MetadataRegistry,
+  ClassPlan,
+  type FieldPlan,
+  type Migration,
+  type CheckpointableOptions,
+  type CheckpointFieldOptions,
+} from './metadata-registry';
