@@ -1,0 +1,142 @@
+import 'reflect-metadata';
+import {
+  Exclude,
+  Expose,
+  instanceToPlain,
+  plainToInstance,
+  Transform,
+  Type,
+} from 'class-transformer';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Checkpointable, CheckpointField, CheckpointManager, MemoryStorage } from 'checkpointable';
+
+@Checkpointable({ name: 'Ct.Address' })
+class Address {
+  @CheckpointField() street!: string;
+  @CheckpointField() zip!: number;
+}
+
+@Checkpointable({ name: 'Ct.Line' })
+class Line {
+  @CheckpointField() sku!: string;
+  @CheckpointField() quantity!: number;
+  @CheckpointField() shipped!: boolean;
+}
+
+/** No class-transformer decorator written by hand: @CheckpointField registers the @Type. */
+@Checkpointable({ name: 'Ct.Invoice' })
+class Invoice {
+  @CheckpointField() id!: string;
+  @CheckpointField() issuedAt!: Date;
+  @CheckpointField() billing!: Address;
+  @CheckpointField({ type: () => Line }) lines!: Line[];
+  @CheckpointField({ type: () => String }) notes!: string[];
+}
+
+/** Fields that also carry class-transformer decorators, which both paths honour. */
+@Checkpointable({ name: 'Ct.Account' })
+class Account {
+  @CheckpointField()
+  @Transform(({ value }) => (value as string).toUpperCase(), { toClassOnly: true })
+  code!: string;
+
+  @CheckpointField()
+  @Transform(({ value }) => Math.round((value as number) * 100) / 100, { toPlainOnly: true })
+  balance!: number;
+
+  @CheckpointField() @Exclude() secret?: string;
+
+  @CheckpointField() @Expose({ name: 'display_name' }) displayName!: string;
+
+  @CheckpointField() @Type(() => Date) openedAt!: Date;
+}
+
+const manager = new CheckpointManager(MemoryStorage.create());
+afterAll(() => manager.close());
+let n = 0;
+
+/** The manager's round trip. */
+async function viaManager<T extends object>(value: T, type: new () => T): Promise<T> {
+  const id = `ct-${n++}`;
+  await manager.save(id, { value });
+  return manager.restore(id, 'value', type);
+}
+
+/** class-transformer's round trip, through JSON text as a user would store it. */
+function viaClassTransformer<T extends object>(value: T, type: new () => T): T {
+  return plainToInstance(type, JSON.parse(JSON.stringify(instanceToPlain(value))) as object);
+}
+
+const address = fc.record({ street: fc.string(), zip: fc.integer() });
+const line = fc.record({ sku: fc.string(), quantity: fc.integer(), shipped: fc.boolean() });
+const date = fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true });
+const invoice = fc.record({
+  id: fc.string(),
+  issuedAt: date,
+  billing: address,
+  lines: fc.array(line, { maxLength: 5 }),
+  notes: fc.array(fc.string(), { maxLength: 3 }),
+});
+
+type InvoiceData = typeof invoice extends fc.Arbitrary<infer T> ? T : never;
+
+function toInvoice(data: InvoiceData): Invoice {
+  return Object.assign(new Invoice(), {
+    ...data,
+    billing: Object.assign(new Address(), data.billing),
+    lines: data.lines.map((l) => Object.assign(new Line(), l)),
+  });
+}
+
+describe('class-transformer interoperability', () => {
+  it('lets plainToInstance rebuild nested classes and Dates of @CheckpointField classes', () => {
+    const restored = plainToInstance(Invoice, {
+      id: 'i1',
+      issuedAt: '2026-03-04T05:06:07.000Z',
+      billing: { street: 'Main', zip: 1000 },
+      lines: [{ sku: 'a', quantity: 2, shipped: false }],
+      notes: ['n'],
+    });
+    expect(restored).toBeInstanceOf(Invoice);
+    expect(restored.issuedAt).toEqual(new Date('2026-03-04T05:06:07.000Z'));
+    expect(restored.billing).toBeInstanceOf(Address);
+    expect(restored.lines[0]).toBeInstanceOf(Line);
+  });
+
+  it('agrees with instanceToPlain + plainToInstance on random invoices (differential)', async () => {
+    await fc.assert(
+      fc.asyncProperty(invoice, async (data) => {
+        const value = toInvoice(data);
+        const ours = await viaManager(value, Invoice);
+        const theirs = viaClassTransformer(value, Invoice);
+        expect(ours).toStrictEqual(theirs);
+        expect(ours).toStrictEqual(value);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('honours @Transform, @Exclude, @Expose and @Type on @CheckpointField fields, as class-transformer does', async () => {
+    const account = Object.assign(new Account(), {
+      code: 'ab-1',
+      balance: 10.456,
+      secret: 'hunter2',
+      displayName: 'Ada',
+      openedAt: new Date('2025-01-01T00:00:00.000Z'),
+    });
+    const ours = await viaManager(account, Account);
+    const theirs = viaClassTransformer(account, Account);
+    expect(ours).toStrictEqual(theirs);
+    expect(ours).toStrictEqual(
+      Object.assign(new Account(), {
+        code: 'AB-1',
+        balance: 10.46,
+        displayName: 'Ada',
+        openedAt: new Date('2025-01-01T00:00:00.000Z'),
+      }),
+    );
+    // @Expose renames the property only in class-transformer's plain form.
+    expect(instanceToPlain(account)).toHaveProperty('display_name', 'Ada');
+  });
+});
