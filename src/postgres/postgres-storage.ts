@@ -37,6 +37,11 @@ export interface PostgresStorageOptions {
   queryTimeoutMs?: number;
   /** The most connections the storage's own pool opens; 10 by default. */
   maxConnections?: number;
+  /**
+   * Shown in `pg_stat_activity.application_name`, so a DBA can tell these connections
+   * apart; `'checkpointable'` by default (an `application_name` in the URL wins).
+   */
+  applicationName?: string;
 }
 
 /** Rows and bytes per INSERT of a commit: few round trips, no giant statement. */
@@ -155,6 +160,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
           : {}),
         max: positive(options.maxConnections, 10, 'maxConnections'),
         keepAlive: true,
+        application_name: options.applicationName ?? 'checkpointable',
       });
       // A pooled connection that dies while idle (server restart, pg_terminate_backend)
       // is reported here; unheard, Node would crash the process. The pool drops it, and
@@ -167,11 +173,11 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       try {
         await ensureSchema(client, names);
       } catch (error) {
-        client.release(true);
+        release(client, true);
         if (error instanceof CheckpointError) throw error;
         throw storage.failure('Initialization', 'create or check the checkpoint tables', error);
       }
-      client.release();
+      release(client, false);
     } catch (error) {
       if (storage.ownsPool) await pool.end().catch(() => undefined);
       throw error;
@@ -243,7 +249,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       );
     } finally {
       // A connection that failed mid-transaction is destroyed, never handed back to the pool.
-      client.release(broken === undefined ? undefined : true);
+      release(client, broken !== undefined);
     }
   }
 
@@ -314,7 +320,12 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     identifier?: string,
   ): Promise<PoolClient> {
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      // pg-pool listens for errors only on idle clients. A checked-out one whose socket
+      // dies after its query failed (pg_terminate_backend, then ECONNRESET) would emit
+      // an unheard 'error' and crash the process; the query already reported it.
+      client.on('error', ignore);
+      return client;
     } catch (error) {
       throw this.failure(kind, action, error, identifier === undefined ? {} : { identifier });
     }
@@ -332,7 +343,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   ): CheckpointError {
     return new CheckpointError(
       kind,
-      `PostgresStorage could not ${action} on PostgreSQL at ${this.server} (table ${this.table}): ${describeCause(error, this.address)}. ${advice}`,
+      `PostgresStorage could not ${action} (PostgreSQL at ${this.server}, table ${this.table}): ${describeCause(error, this.address)}. ${advice}`,
       { ...details, cause: error },
     );
   }
@@ -411,6 +422,15 @@ class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
   protected async listKeys(): Promise<string[]> {
     return [...this.keySet];
   }
+}
+
+function ignore(): void {}
+
+/** Hands a client back to the pool, or destroys it when it failed mid-use. */
+function release(client: PoolClient, broken: boolean): void {
+  client.removeListener('error', ignore);
+  // The pool re-attaches its own listener before destroying a broken client.
+  client.release(broken ? true : undefined);
 }
 
 /** Splits the values into INSERT-sized batches. */

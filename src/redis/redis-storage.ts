@@ -42,6 +42,11 @@ export interface RedisStorageOptions {
    * leaves them to expire); 3,600,000 ms (one hour) by default.
    */
   stagingTtlMs?: number;
+  /**
+   * The storage's own connection is named so (CLIENT SETNAME), so `CLIENT LIST` tells it
+   * apart; `'checkpointable'` by default.
+   */
+  connectionName?: string;
 }
 
 /** Fields and bytes per HSET of a commit: few round trips, no giant command. */
@@ -179,6 +184,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const commandTimeout = whole(options.commandTimeoutMs, 0, 'commandTimeoutMs', 0);
       client = new RedisClass(url!, {
         lazyConnect: true,
+        connectionName: options.connectionName ?? 'checkpointable',
         connectTimeout: whole(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1),
         ...(commandTimeout > 0 ? { commandTimeout } : {}),
         // A command in flight when the connection drops fails at once (Io) instead of
@@ -261,7 +267,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     if (status === 2) {
       throw new CheckpointError(
         'Io',
-        `RedisStorage could not ${action} on Redis at ${this.server} (prefix ${quote(this.prefix)}): the values sent expired or were evicted before the commit finished (stagingTtlMs is ${this.stagingTtlMs}; check maxmemory-policy). ${advice}`,
+        `RedisStorage could not ${action} (Redis at ${this.server}, prefix ${quote(this.prefix)}): the values sent expired or were evicted before the commit finished (stagingTtlMs is ${this.stagingTtlMs}; check maxmemory-policy). ${advice}`,
         { identifier },
       );
     }
@@ -346,7 +352,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       if (error instanceof CheckpointError) throw error;
       throw new CheckpointError(
         'Io',
-        `RedisStorage could not ${action} on Redis at ${this.server} (prefix ${quote(this.prefix)}): ${describeCause(error, this.address)}. ${advice}`,
+        `RedisStorage could not ${action} (Redis at ${this.server}, prefix ${quote(this.prefix)}): ${lostOr(error, this.address)}. ${advice}`,
         { ...details, cause: error },
       );
     }
@@ -447,6 +453,17 @@ function parseEntry(raw: string, identifier: string): IndexEntry {
     );
   }
   return { raw, dataId: match[1], createdAt: new Date(Number(match[2])) };
+}
+
+/**
+ * The cause as a user should read it. With `maxRetriesPerRequest: 0`, ioredis reports a
+ * command cut off by a dropped connection as "Reached the max retries per request limit",
+ * which says nothing about what happened.
+ */
+function lostOr(error: unknown, address: ServerAddress): string {
+  if ((error as { name?: unknown } | null)?.name === 'MaxRetriesPerRequestError')
+    return 'the connection to the server was lost while the command was under way';
+  return describeCause(error, address);
 }
 
 function busy(identifier: string, what: string): CheckpointError {

@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CheckpointError } from 'checkpointable';
+import { PostgresStorage } from 'checkpointable/postgres';
+import { closedPort } from '../fixtures/db/closed-port';
+import { DATABASE_URL, postgresAnswers, sql, TestTables } from './postgres-server';
+
+const tables = new TestTables();
+
+async function failure(promise: Promise<unknown>): Promise<CheckpointError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CheckpointError);
+  return error as CheckpointError;
+}
+
+describe('PostgresStorage.open() refusals that need no server', () => {
+  it('reports an unreachable server as Initialization naming host and port, never the password', async () => {
+    const port = await closedPort();
+    const error = await failure(
+      PostgresStorage.open({ connectionString: `postgres://app:s3cr3t-pw@127.0.0.1:${port}/test` }),
+    );
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toBe(
+      `PostgresStorage could not connect (PostgreSQL at 127.0.0.1:${port}, table checkpointable): connect ECONNREFUSED 127.0.0.1:${port}. Check that the server is running and reachable from here, and that the connection string (user, database, password) is right.`,
+    );
+    expect(error.message).not.toContain('s3cr3t');
+  });
+
+  it('needs a connection string or a pool', async () => {
+    const error = await failure(PostgresStorage.open({}));
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toBe(
+      'PostgresStorage.open() needs a connectionString (such as "postgres://user@host:5432/database") or a pg Pool as `pool`.',
+    );
+  });
+
+  it('refuses a table name that is not a plain SQL name, before connecting', async () => {
+    for (const table of ['drop table x;--', 'a.b.c', '', 'x'.repeat(52)]) {
+      const error = await failure(PostgresStorage.open({ connectionString: DATABASE_URL, table }));
+      expect(error.kind).toBe('Initialization');
+      expect(error.message).toContain(
+        `PostgresStorage table ${JSON.stringify(table)} is not a usable name`,
+      );
+    }
+  });
+
+  it('refuses unusable time-outs', async () => {
+    const error = await failure(
+      PostgresStorage.open({ connectionString: DATABASE_URL, connectTimeoutMs: -1 }),
+    );
+    expect(error.message).toBe(
+      'PostgresStorage option connectTimeoutMs must be a whole number of milliseconds (0 or more), not -1.',
+    );
+  });
+});
+
+describe.runIf(postgresAnswers())('PostgresStorage against a live server', () => {
+  afterAll(() => tables.dropAll());
+
+  it('reports a missing database as Initialization without the password', async () => {
+    const url = new URL(DATABASE_URL);
+    url.password = 'pw-n0t-shown';
+    url.pathname = '/no_such_database_cp';
+    const error = await failure(PostgresStorage.open({ connectionString: url.toString() }));
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toContain(`PostgreSQL at ${url.host}`);
+    expect(error.message).toContain('database "no_such_database_cp" does not exist');
+    expect(error.message).not.toContain('pw-n0t-shown');
+  });
+
+  it('creates both tables with a schema version, and opens them again', async () => {
+    const table = tables.next();
+    await (await PostgresStorage.open({ connectionString: DATABASE_URL, table })).close();
+    const [row] = await sql<{ comment: string }>(
+      `SELECT obj_description($1::regclass, 'pg_class') AS comment`,
+      [`"${table}"`],
+    );
+    expect(row.comment).toBe('checkpointable schema 1');
+    const columns = await sql<{ table_name: string; column_name: string }>(
+      `SELECT table_name, column_name FROM information_schema.columns
+       WHERE table_name IN ($1, $2) ORDER BY table_name, ordinal_position`,
+      [table, `${table}_values`],
+    );
+    expect(columns.map((c) => `${c.table_name === table ? 't' : 'v'}.${c.column_name}`)).toEqual([
+      't.id',
+      't.identifier',
+      't.created_at',
+      't.commit_token',
+      'v.checkpoint_id',
+      'v.key',
+      'v.value',
+    ]);
+    await (await PostgresStorage.open({ connectionString: DATABASE_URL, table })).close();
+  });
+
+  it('creates the schema once when many instances open at the same moment', async () => {
+    const table = tables.next();
+    const opened = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        PostgresStorage.open({ connectionString: DATABASE_URL, table }),
+      ),
+    );
+    for (const storage of opened) await storage.close();
+  });
+
+  it('refuses a table that is not a checkpointable table, and a newer schema version', async () => {
+    const foreign = tables.next();
+    await sql(`CREATE TABLE "${foreign}" (x int)`);
+    const error = await failure(
+      PostgresStorage.open({ connectionString: DATABASE_URL, table: foreign }),
+    );
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toBe(
+      `PostgreSQL table ${foreign} exists but is not a checkpointable table (its comment is not 'checkpointable schema N'); choose another table name with the \`table\` option.`,
+    );
+    const newer = tables.next();
+    await (await PostgresStorage.open({ connectionString: DATABASE_URL, table: newer })).close();
+    await sql(`COMMENT ON TABLE "${newer}" IS 'checkpointable schema 2'`);
+    const version = await failure(
+      PostgresStorage.open({ connectionString: DATABASE_URL, table: newer }),
+    );
+    expect(version.kind).toBe('Version');
+    expect(version.message).toBe(
+      `PostgreSQL table ${newer} holds checkpointable schema 2, but this release reads schema 1; upgrade checkpointable to the release that wrote it.`,
+    );
+  });
+
+  it('leaves nothing visible and raises Io when the connection dies mid-commit; the handle can retry', async () => {
+    const table = tables.next();
+    const app = `cp-kill-${randomBytes(4).toString('hex')}`;
+    const storage = await PostgresStorage.openRaw({
+      connectionString: DATABASE_URL,
+      table,
+      applicationName: app,
+    });
+    const draft = await storage.createCheckpoint('doomed');
+    for (let i = 0; i < 20; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
+    // Another session holds a lock the commit's value INSERT must wait for: the commit
+    // is then provably inside its transaction (checkpoint row inserted, values pending).
+    const locker = new Client({ connectionString: DATABASE_URL });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE "${table}_values" IN SHARE MODE`);
+    const commit = storage.commitCheckpoint(draft).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    let killed = 0;
+    while (killed === 0) {
+      const rows = await sql<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [app],
+      );
+      for (const { pid } of rows) {
+        await sql('SELECT pg_terminate_backend($1)', [pid]);
+        killed++;
+      }
+    }
+    await locker.query('ROLLBACK');
+    await locker.end();
+    const error = (await commit) as CheckpointError;
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.kind).toBe('Io');
+    expect(error.identifier).toBe('doomed');
+    expect(error.message).toMatch(
+      /^PostgresStorage could not commit checkpoint "doomed" \(PostgreSQL at [^,]+, table cp_test_\w+\): .*terminat.*\. The transaction was rolled back, so no part of the checkpoint is visible, and the handle is still open: retry commitCheckpoint\(\) with it, or discard it\./,
+    );
+    // Nothing of it anywhere: not listed, not loadable, no row in either table.
+    const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+    expect(await other.checkpointIdentifiers()).toEqual([]);
+    expect((await failure(other.loadCheckpoint('doomed'))).kind).toBe('NotFound');
+    const [counts] = await sql<{ c: string; v: string }>(
+      `SELECT (SELECT count(*) FROM "${table}") AS c, (SELECT count(*) FROM "${table}_values") AS v`,
+    );
+    expect(counts).toEqual({ c: '0', v: '0' });
+    // The handle survived the failure; the pool replaced the dead connection.
+    const saved = await storage.commitCheckpoint(draft);
+    expect(await saved.get('k19')).toEqual({ i: 19, pad: 'x'.repeat(1000) });
+    await saved.release();
+    const loaded = await other.loadCheckpoint('doomed');
+    expect((await loaded.keys()).length).toBe(20);
+    await loaded.release();
+    await other.close();
+    await storage.close();
+  });
+
+  it('keeps working after the server drops its idle connections', async () => {
+    const table = tables.next();
+    const app = `cp-idle-${randomBytes(4).toString('hex')}`;
+    const storage = await PostgresStorage.open({
+      connectionString: DATABASE_URL,
+      table,
+      applicationName: app,
+    });
+    const draft = await storage.createCheckpoint('before');
+    await draft.put('v', 1);
+    await (await storage.commitCheckpoint(draft)).release();
+    const [{ n }] = await sql<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1`,
+      [app],
+    );
+    expect(n).toBeGreaterThan(0);
+    // The pool hears of the dead connections; reading may race that, so allow one Io.
+    const list = await storage.checkpointIdentifiers().catch(() => storage.checkpointIdentifiers());
+    expect(list).toEqual(['before']);
+    await storage.close();
+  });
+
+  it('borrows a pool without ending it, and ends the pool it made', async () => {
+    const table = tables.next();
+    const pool = new Pool({ connectionString: DATABASE_URL });
+    const borrowed = await PostgresStorage.open({ pool, table });
+    await borrowed.close();
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await pool.end();
+    const own = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+    await own.close();
+    expect(own.pool.ended).toBe(true);
+  });
+});
