@@ -5,7 +5,16 @@ import { MemoryStorage } from '../storage/memory-storage';
 import type { Storage } from '../storage/storage';
 import { WrapperStorage } from '../wrappers/wrapper-storage';
 
-/** How {@link wrapperSuite} builds the wrapper under test over a medium. */
+/**
+ * How {@link wrapperSuite} builds the wrapper under test over a medium.
+ * @example
+ * ```ts
+ * const options: WrapperSuiteOptions = {
+ *   wrap: (inner) => ChecksumWrapper.wrap(inner),
+ *   bindsLocation: false,
+ * };
+ * ```
+ */
 export interface WrapperSuiteOptions {
   /** Wraps `inner` in the wrapper under test, with its usual key. */
   wrap: (inner: Storage) => Storage;
@@ -67,6 +76,10 @@ export class EnvelopeTap extends WrapperStorage {
   /**
    * The envelope last written for `identifier` / `key`.
    * @throws {Error} when nothing was written there
+   * @example
+   * ```ts
+   * const envelope = tap.envelope('orders', 'order-7');
+   * ```
    */
   envelope(identifier: string, key: string): Uint8Array {
     const bytes = this.written.get(`${identifier}\u0000${key}`);

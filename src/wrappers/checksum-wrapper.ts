@@ -42,10 +42,22 @@ import {
 } from './envelope';
 import { CheckpointError, quote } from '../errors';
 
-/** The checksum algorithms ChecksumWrapper can write. */
+/**
+ * The checksum algorithms ChecksumWrapper can write.
+ * @example
+ * ```ts
+ * const algorithm: ChecksumAlgorithm = 'crc32';
+ * ```
+ */
 export type ChecksumAlgorithm = 'sha256' | 'crc32';
 
-/** Options of {@link ChecksumWrapper.wrap}. */
+/**
+ * Options of {@link ChecksumWrapper.wrap}.
+ * @example
+ * ```ts
+ * ChecksumWrapper.wrap(storage, { algorithm: 'sha256' } satisfies ChecksumOptions);
+ * ```
+ */
 export interface ChecksumOptions {
   /** The algorithm new values are written with; `'sha256'` by default. */
   algorithm?: ChecksumAlgorithm;

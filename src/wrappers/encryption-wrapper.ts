@@ -115,7 +115,13 @@ export class EncryptionWrapper extends WrapperStorage {
     return new EncryptionWrapper(storage, key);
   }
 
-  /** The id of the key new values are encrypted with. */
+  /**
+   * The id of the key new values are encrypted with.
+   * @example
+   * ```ts
+   * logger.info(`checkpoints encrypted with key ${wrapper.activeKeyId}`);
+   * ```
+   */
   get activeKeyId(): string {
     return this.#activeId;
   }

@@ -25,13 +25,31 @@
  */
 import { CheckpointError, quote, type CheckpointErrorKind } from '../errors';
 
-/** The format version every wrapper writes today. */
+/**
+ * The format version every wrapper writes today.
+ * @example
+ * ```ts
+ * if (bytes[4] !== ENVELOPE_VERSION) throw ...;
+ * ```
+ */
 export const ENVELOPE_VERSION = 1;
 
-/** Bytes before a keyed wrapper's key id, or before an unkeyed wrapper's own fields. */
+/**
+ * Bytes before a keyed wrapper's key id, or before an unkeyed wrapper's own fields.
+ * @example
+ * ```ts
+ * const digestAt = BASE_HEADER_SIZE; // ChecksumWrapper
+ * ```
+ */
 export const BASE_HEADER_SIZE = 6;
 
-/** What {@link readHeader} found. */
+/**
+ * What {@link readHeader} found.
+ * @example
+ * ```ts
+ * const { algorithm, keyId, offset }: EnvelopeHeader = readHeader(...);
+ * ```
+ */
 export interface EnvelopeHeader {
   /** The algorithm id byte. */
   algorithm: number;
@@ -41,7 +59,13 @@ export interface EnvelopeHeader {
   offset: number;
 }
 
-/** Who is reading what, for messages. */
+/**
+ * Who is reading what, for messages.
+ * @example
+ * ```ts
+ * const context: EnvelopeContext = { wrapperName: 'HmacWrapper', identifier, key };
+ * ```
+ */
 export interface EnvelopeContext {
   /** `ChecksumWrapper`, `HmacWrapper`, `EncryptionWrapper`. */
   wrapperName: string;
@@ -55,7 +79,13 @@ export interface EnvelopeContext {
 const WRONG_CHAIN =
   'It was written without this wrapper, through a different wrapper order, or by another program; read it through the same wrapper chain that wrote it.';
 
-/** The fix we suggest when the bytes are this wrapper's envelope but damaged. */
+/**
+ * The fix we suggest when the bytes are this wrapper's envelope but damaged.
+ * @example
+ * ```ts
+ * throw envelopeError('Integrity', context, 'the envelope is cut short', DAMAGED);
+ * ```
+ */
 export const DAMAGED =
   'The stored bytes were damaged or changed after they were written; restore the checkpoint from a backup or write it again. The value is not returned because it cannot be trusted.';
 
@@ -106,7 +136,14 @@ export function writeHeader(
   return 7 + keyId.length;
 }
 
-/** The header size for a key id of `keyIdLength` bytes (or an unkeyed wrapper). */
+/**
+ * The header size for a key id of `keyIdLength` bytes (or an unkeyed wrapper).
+ * @example
+ * ```ts
+ * headerSize(); // 6
+ * headerSize(7); // 14, for the key id "default"
+ * ```
+ */
 export function headerSize(keyIdLength?: number): number {
   return keyIdLength === undefined ? BASE_HEADER_SIZE : 7 + keyIdLength;
 }
@@ -216,14 +253,26 @@ export function locationBinding(identifier: string, key: string): Buffer {
   return out;
 }
 
-/** `bytes` as a Buffer over the same memory (no copy). */
+/**
+ * `bytes` as a Buffer over the same memory (no copy).
+ * @example
+ * ```ts
+ * asBuffer(new Uint8Array([1, 2])).readUInt16BE(0); // 258
+ * ```
+ */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A fresh `Uint8Array` copy of part of an envelope, so callers never see the envelope. */
+/**
+ * A fresh `Uint8Array` copy of part of an envelope, so callers never see the envelope.
+ * @example
+ * ```ts
+ * return payloadCopy(envelope, start); // the payload after the header and digest
+ * ```
+ */
 export function payloadCopy(bytes: Buffer, start: number, end = bytes.length): Uint8Array {
   const out = new Uint8Array(end - start);
   out.set(bytes.subarray(start, end));

@@ -93,7 +93,13 @@ export class HmacWrapper extends WrapperStorage {
     return new HmacWrapper(storage, resolveKeyring('HmacWrapper', key));
   }
 
-  /** The id of the key new values are signed with. */
+  /**
+   * The id of the key new values are signed with.
+   * @example
+   * ```ts
+   * logger.info(`checkpoints signed with key ${wrapper.activeKeyId}`);
+   * ```
+   */
   get activeKeyId(): string {
     return this.#keyring.activeId;
   }

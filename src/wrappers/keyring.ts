@@ -51,10 +51,23 @@ export interface Keyring {
   keys: Record<string, KeyInput>;
 }
 
-/** The key id a bare {@link KeyInput} gets. */
+/**
+ * The key id a bare {@link KeyInput} gets; list the old bare key under it when moving to
+ * a keyring.
+ * @example
+ * ```ts
+ * HmacWrapper.wrap(s, { active: 'k2', keys: { [DEFAULT_KEY_ID]: oldKey, k2: newKey } });
+ * ```
+ */
 export const DEFAULT_KEY_ID = 'default';
 
-/** The shortest key accepted, in bytes. */
+/**
+ * The shortest key accepted, in bytes.
+ * @example
+ * ```ts
+ * if (Buffer.byteLength(key) < MIN_KEY_BYTES) console.error('CHECKPOINT_KEY is too short');
+ * ```
+ */
 export const MIN_KEY_BYTES = 16;
 
 /** The longest key id, in UTF-8 bytes (its length is stored in one byte). */
@@ -63,7 +76,14 @@ const MAX_KEY_ID_BYTES = 255;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** A keyring checked and turned into KeyObjects. */
+/**
+ * A keyring checked and turned into KeyObjects.
+ * @example
+ * ```ts
+ * const ring: ResolvedKeyring = resolveKeyring('HmacWrapper', key);
+ * const secret = ring.keys.get(ring.activeId)!;
+ * ```
+ */
 export interface ResolvedKeyring {
   /** The id new values are written with. */
   readonly activeId: string;

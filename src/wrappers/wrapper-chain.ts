@@ -35,7 +35,13 @@ export type WrapperConfig =
   | { hmac: { key: KeyInput | Keyring } }
   | { encrypt: { key: KeyInput | Keyring } };
 
-/** The name of each wrapper {@link buildWrapperChain} knows. */
+/**
+ * The name of each wrapper {@link buildWrapperChain} knows.
+ * @example
+ * ```ts
+ * const order: WrapperName[] = ['checksum', 'guard'];
+ * ```
+ */
 export type WrapperName = 'checksum' | 'hmac' | 'encrypt' | 'guard';
 
 /**
