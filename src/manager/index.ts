@@ -1,2 +1,4 @@
 // The manager layer's public exports; src/index.ts re-exports everything here.
-export {};
+export { CheckpointManager, type PruneOptions, type PruneResult } from './checkpoint-manager';
+export { CheckpointTransaction, type CheckpointInfo } from './checkpoint-transaction';
+export { MANIFEST_KEY, type Manifest } from './manifest';

@@ -1,0 +1,44 @@
+import { CheckpointError, quote } from '../errors';
+
+/**
+ * The reserved key under which `CheckpointManager` stores each checkpoint's manifest: the
+ * keys it saved and the `@Checkpointable` classes (name and version) inside them, so that
+ * `list()` can say what a checkpoint holds without decoding its values. User keys may not
+ * use this name.
+ *
+ * @example
+ * ```ts
+ * const saved = await storage.loadCheckpoint('order-42');
+ * const manifest = await saved.get(MANIFEST_KEY); // { format: 1, keys: [...], classes: [...] }
+ * ```
+ */
+export const MANIFEST_KEY = '@checkpointable.manifest';
+
+/** What the manifest holds (stored as a plain value through the codec). */
+export interface Manifest {
+  /** Manifest layout version: 1. */
+  format: 1;
+  /** The keys saved, sorted. */
+  keys: string[];
+  /** Every `@Checkpointable` class with an instance anywhere in the saved values. */
+  classes: { name: string; version: number }[];
+}
+
+/** Refuses the reserved manifest key as a user key. */
+export function assertUserKey(key: string, identifier: string): void {
+  if (key === MANIFEST_KEY) {
+    throw new CheckpointError(
+      'InvalidIdentifier',
+      `The key ${quote(key)} in checkpoint ${quote(identifier)} is reserved by CheckpointManager for the checkpoint's manifest; choose another key.`,
+      { identifier, key },
+    );
+  }
+}
+
+/** Reads a stored manifest defensively: anything unexpected counts as no manifest. */
+export function parseManifest(value: unknown): Manifest | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const m = value as Partial<Manifest>;
+  if (m.format !== 1 || !Array.isArray(m.keys) || !Array.isArray(m.classes)) return undefined;
+  return m as Manifest;
+}
