@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors';
 import { MemoryStorage } from '../storage/memory-storage';
@@ -98,6 +97,21 @@ export class EnvelopeTap extends WrapperStorage {
 }
 
 const SMALL = { n: 1, s: 'small' };
+
+/**
+ * fast-check, loaded only when a property runs: `checkpointable/testing` is also imported
+ * by users who run only the storage conformance suite and may not have fast-check.
+ */
+async function fastCheck(): Promise<typeof import('fast-check')> {
+  try {
+    return await import('fast-check');
+  } catch (error) {
+    throw new Error(
+      'wrapperSuite needs fast-check for its random-damage properties; install it as a dev dependency (npm install -D fast-check).',
+      { cause: error },
+    );
+  }
+}
 
 /** Awaits `promise` and returns its CheckpointError, or fails the test. */
 async function rejection(promise: Promise<unknown>, what: string): Promise<CheckpointError> {
@@ -297,6 +311,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
       });
 
       it('refuses random multi-byte damage (fast-check)', async () => {
+        const fc = await fastCheck();
         const length = tap.envelope('flip', 'v').length;
         await fc.assert(
           fc.asyncProperty(
@@ -318,6 +333,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
       });
 
       it('refuses every truncation and any extension (fast-check)', async () => {
+        const fc = await fastCheck();
         const length = tap.envelope('flip', 'v').length;
         for (let cut = 0; cut < length; cut++) {
           const error = await readDamaged((bytes) => bytes.slice(0, cut));
