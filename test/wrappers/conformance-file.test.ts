@@ -1,11 +1,13 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStorage, type FileDurability, type Storage } from 'checkpointable';
 import { storageConformance } from 'checkpointable/testing';
+import { afterAll } from 'vitest';
 import { WRAPPER_SETUPS } from './chains';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-wrapper-conformance-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const dirOf = new WeakMap<object, string>();
 

@@ -12,12 +12,12 @@ import {
   type Storage,
   type WrapperConfig,
 } from 'checkpointable';
-import { promises as fs, mkdtempSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RECOMMENDED_CHAIN } from './chains';
-import { caught, KEY_A, KEY_B, SECRETS } from './test-keys';
+import { caught, KEY_A, KEY_B, KEYRINGS, SECRETS } from './test-keys';
 
 /** The wrapper classes of a chain, outermost first, down to the medium. */
 function layers(storage: Storage): string[] {
@@ -191,15 +191,24 @@ describe('data written through one chain and read through another', () => {
   });
 });
 
-describe('the recommended chain over FileStorage', () => {
+const root = mkdtempSync(join(tmpdir(), 'cp-chain-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+
+/** The folder and manifest of the only committed checkpoint in `dir`. */
+async function onlyCheckpoint(dir: string) {
+  const folder = join(dir, 'committed', (await fs.readdir(join(dir, 'committed')))[0]);
+  const path = join(folder, 'manifest.json');
+  const manifest = JSON.parse(await fs.readFile(path, 'utf8')) as { keys: Record<string, string> };
+  return { folder, manifest, path };
+}
+
+describe('wrapper chains over FileStorage', () => {
   it('detects a value file damaged on disk, and reads the undamaged ones', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cp-chain-damage-'));
+    const dir = join(root, `d${dirs++}`);
     const storage = buildWrapperChain(await FileStorage.openRaw(dir), RECOMMENDED_CHAIN);
     await commit(storage, 'orders', { a: { n: 1 }, b: { n: 2 } });
-    const folder = join(dir, 'committed', (await fs.readdir(join(dir, 'committed')))[0]);
-    const manifest = JSON.parse(await fs.readFile(join(folder, 'manifest.json'), 'utf8')) as {
-      keys: Record<string, string>;
-    };
+    const { folder, manifest } = await onlyCheckpoint(dir);
     const file = join(folder, manifest.keys.b);
     const bytes = await fs.readFile(file);
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('CPCK');
@@ -214,5 +223,59 @@ describe('the recommended chain over FileStorage', () => {
     expect(error.message).toContain('its SHA-256 checksum does not match the stored bytes');
     await loaded.release();
     await storage.close();
+  });
+
+  it('detects value files swapped on disk with HMAC or encryption; a checksum alone does not', async () => {
+    for (const [chain, detected] of [
+      [RECOMMENDED_CHAIN, true],
+      [[{ hmac: { key: KEY_A } }], true],
+      [[{ encrypt: { key: KEY_B } }], true],
+      [['checksum'], false],
+    ] as [WrapperConfig[], boolean][]) {
+      const dir = join(root, `d${dirs++}`);
+      const storage = buildWrapperChain(await FileStorage.openRaw(dir), chain);
+      await commit(storage, 'account', { balance: 10, limit: 1_000_000 });
+      // Someone with write access to the folder points "balance" at the "limit" file.
+      const { manifest, path } = await onlyCheckpoint(dir);
+      manifest.keys.balance = manifest.keys.limit;
+      await fs.chmod(path, 0o600);
+      await fs.writeFile(path, JSON.stringify(manifest));
+      const result = await caught(read(storage, 'account', 'balance'));
+      if (detected) {
+        expect(result).toBeInstanceOf(CheckpointError);
+        expect((result as CheckpointError).kind).toBe('Integrity');
+        expect((result as CheckpointError).message).toContain('moved here from another key');
+      } else {
+        expect(result).toBeUndefined();
+        expect(await read(storage, 'account', 'balance')).toBe(1_000_000);
+      }
+      await storage.close();
+    }
+  });
+
+  it('reads old checkpoints after a restart with a rotated keyring', async () => {
+    const dir = join(root, `d${dirs++}`);
+    const chainWith = (ring: (typeof KEYRINGS)[keyof typeof KEYRINGS]): WrapperConfig[] => [
+      'checksum',
+      { hmac: { key: ring } },
+      { encrypt: { key: ring } },
+      'guard',
+    ];
+    const before = buildWrapperChain(await FileStorage.openRaw(dir), chainWith(KEYRINGS.before));
+    await commit(before, 'january', { v: 'old' });
+    await before.close();
+    const after = buildWrapperChain(await FileStorage.openRaw(dir), chainWith(KEYRINGS.after));
+    expect(await read(after, 'january', 'v')).toBe('old');
+    await commit(after, 'june', { v: 'new' });
+    await after.close();
+    const onlyNew = buildWrapperChain(
+      await FileStorage.openRaw(dir),
+      chainWith(KEYRINGS.withoutOld),
+    );
+    expect(await read(onlyNew, 'june', 'v')).toBe('new');
+    const error = (await caught(read(onlyNew, 'january', 'v'))) as CheckpointError;
+    expect(error.kind).toBe('Integrity');
+    expect(error.message).toContain('signed with the key id "k1"');
+    await onlyNew.close();
   });
 });
