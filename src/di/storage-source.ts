@@ -83,32 +83,18 @@ export async function openStorage(
     case 'file':
       return bare ? FileStorage.openRaw(parsed.path) : FileStorage.open(parsed.path);
     case 'postgres': {
-      // Loaded here, not at the top: pg is an optional peer dependency.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { PostgresStorage } = require('../postgres') as {
-        PostgresStorage: OpenableStorage<{ connectionString: string }>;
-      };
+      // Imported here, not at the top: pg is an optional peer dependency, loaded only by
+      // users who configure it (CommonJS output turns this into a require() call).
+      const { PostgresStorage } = await import('../postgres');
       const options = { connectionString: parsed.connectionString };
-      return bare && PostgresStorage.openRaw
-        ? PostgresStorage.openRaw(options)
-        : PostgresStorage.open(options);
+      return bare ? PostgresStorage.openRaw(options) : PostgresStorage.open(options);
     }
     case 'redis': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { RedisStorage } = require('../redis') as {
-        RedisStorage: OpenableStorage<{ url: string }>;
-      };
+      const { RedisStorage } = await import('../redis');
       const options = { url: parsed.url };
-      return bare && RedisStorage.openRaw
-        ? RedisStorage.openRaw(options)
-        : RedisStorage.open(options);
+      return bare ? RedisStorage.openRaw(options) : RedisStorage.open(options);
     }
   }
-}
-
-interface OpenableStorage<O> {
-  open(options: O): Promise<Storage>;
-  openRaw?(options: O): Promise<Storage>;
 }
 
 function checked(storage: unknown, from: 'factory' | 'object'): Storage {
