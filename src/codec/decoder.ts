@@ -6,6 +6,17 @@ import { segment, ValuePathError } from './value-path';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+const BYTES_PER_ELEMENT: Record<string, number> = {
+  Int16Array: 2,
+  Uint16Array: 2,
+  Int32Array: 4,
+  Uint32Array: 4,
+  Float32Array: 4,
+  Float64Array: 8,
+  BigInt64Array: 8,
+  BigUint64Array: 8,
+};
+
 /**
  * Revives the tree JSON.parse returned, in place: tags become values, references become
  * the objects they name. Stored bytes may have been tampered with, so every tag is checked
@@ -23,8 +34,10 @@ class Decoder {
   }
 
   private array(a: unknown[]): unknown {
+    // Only these three mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
+    // are ordinary first elements: [undefined, 1] is stored as ["\0u", 1].
     const first = a[0];
-    if (typeof first === 'string' && first.length === 2 && first.charCodeAt(0) === TAG) {
+    if (first === '\u0000M' || first === '\u0000S' || first === '\u0000C') {
       return this.taggedArray(first, a);
     }
     this.objects.push(a);
@@ -99,10 +112,17 @@ class Decoder {
       }
       case 'T': {
         const colon = rest.indexOf(':');
-        const make = BINARY_TYPES[rest.slice(0, colon)];
-        if (colon < 0 || make === undefined || !hasOwn.call(BINARY_TYPES, rest.slice(0, colon)))
-          break;
-        const out = make(this.blob(rest.slice(colon + 1)));
+        const name = rest.slice(0, colon);
+        if (colon < 0 || !hasOwn.call(BINARY_TYPES, name)) break;
+        const bytes = this.blob(rest.slice(colon + 1));
+        // Tampered data may hold a blob that is not a whole number of elements.
+        const width = BYTES_PER_ELEMENT[name] ?? 1;
+        if (bytes.byteLength % width !== 0) {
+          throw new ValuePathError(
+            `a stored ${name} has ${bytes.byteLength} bytes, not a multiple of ${width}`,
+          );
+        }
+        const out = BINARY_TYPES[name](bytes);
         this.objects.push(out);
         return out;
       }
