@@ -7,26 +7,18 @@
  */
 import 'reflect-metadata';
 import { rm } from 'node:fs/promises';
-import { FileStorage, GuardWrapper, MemoryStorage } from 'checkpointable';
-import * as checkpointable from 'checkpointable';
+import { ChecksumWrapper, FileStorage, GuardWrapper, MemoryStorage } from 'checkpointable';
 
 interface Person {
   name: string;
   age: number;
 }
 
-/** The checksum wrapper lands with the wrappers issue; until then the sample runs without it. */
-function withChecksum(storage: checkpointable.Storage): checkpointable.Storage {
-  const wrapper = (checkpointable as Record<string, unknown>).ChecksumWrapper as
-    { wrap(s: checkpointable.Storage): checkpointable.Storage } | undefined;
-  return wrapper ? GuardWrapper.wrap(wrapper.wrap(storage)) : GuardWrapper.wrap(storage);
-}
-
 async function main(): Promise<void> {
   const person: Person = { name: 'John Smith', age: 50 };
 
   // 1. In memory, with integrity checks added by a ChecksumWrapper.
-  const memory = withChecksum(new MemoryStorage());
+  const memory = GuardWrapper.wrap(ChecksumWrapper.wrap(new MemoryStorage()));
   const draft = await memory.createCheckpoint('Checkpoint');
   await draft.put('Person', person);
   const committed = await memory.commitCheckpoint(draft);
