@@ -456,12 +456,13 @@ function parseEntry(raw: string, identifier: string): IndexEntry {
 }
 
 /**
- * The cause as a user should read it. With `maxRetriesPerRequest: 0`, ioredis reports a
- * command cut off by a dropped connection as "Reached the max retries per request limit",
- * which says nothing about what happened.
+ * The cause as a user should read it. ioredis reports a command cut off by a dropped
+ * connection as "Reached the max retries per request limit" (with `maxRetriesPerRequest:
+ * 0`) or, inside MULTI, as an AbortError; neither says plainly what happened.
  */
 function lostOr(error: unknown, address: ServerAddress): string {
-  if ((error as { name?: unknown } | null)?.name === 'MaxRetriesPerRequestError')
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError')
     return 'the connection to the server was lost while the command was under way';
   return describeCause(error, address);
 }

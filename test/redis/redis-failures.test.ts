@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CheckpointError } from 'checkpointable';
+import { RedisStorage, RedisUncommittedCheckpoint } from 'checkpointable/redis';
+import { PUBLISH } from '../../src/redis/redis-scripts';
+import { closedPort } from '../fixtures/db/closed-port';
+import { keysUnder, REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
+
+const prefixes = new TestPrefixes();
+
+async function failure(promise: Promise<unknown>): Promise<CheckpointError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CheckpointError);
+  return error as CheckpointError;
+}
+
+/**
+ * Runs `commit` while Redis holds every write (CLIENT PAUSE WRITE), kills the storage's
+ * connection (named `name`) the moment its write is blocked, and returns what the
+ * commit raised. The commit is then provably under way and not applied.
+ */
+async function killDuringCommit(
+  admin: Redis,
+  name: string,
+  commit: () => Promise<unknown>,
+): Promise<unknown> {
+  await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+  try {
+    const outcome = commit().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    let killed = false;
+    while (!killed) {
+      const list = (await admin.call('CLIENT', 'LIST')) as string;
+      const line = list
+        .split('\n')
+        // `b`: blocked by the pause. (`cmd` shows the last command queued, not EXEC.)
+        .find((l) => l.includes(` name=${name} `) && /\bflags=\S*b/.test(l));
+      if (line !== undefined) {
+        await admin.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line)![1]);
+        killed = true;
+      }
+    }
+    // Unpaused before waiting: a client that resends the command needs the server back.
+    await admin.call('CLIENT', 'UNPAUSE');
+    return await outcome;
+  } finally {
+    await admin.call('CLIENT', 'UNPAUSE');
+  }
+}
+
+describe('RedisStorage.open() refusals that need no server', () => {
+  it('reports an unreachable server as Initialization naming host and port, never the password', async () => {
+    const port = await closedPort();
+    const error = await failure(RedisStorage.open({ url: `redis://:s3cr3t-pw@127.0.0.1:${port}` }));
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toBe(
+      `RedisStorage could not connect to Redis at 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}. Check that the server is running and reachable from here, and that the url (host, port, password, database) is right.`,
+    );
+    expect(error.message).not.toContain('s3cr3t');
+  });
+
+  it('needs a url or a client, and usable options', async () => {
+    expect((await failure(RedisStorage.open({}))).message).toBe(
+      'RedisStorage.open() needs a url (such as "redis://127.0.0.1:6379") or an ioredis client as `client`.',
+    );
+    expect((await failure(RedisStorage.open({ url: REDIS_URL, prefix: 'a\nb' }))).message).toBe(
+      'RedisStorage prefix must be a string of at most 200 characters without control characters, such as "checkpointable:".',
+    );
+    expect((await failure(RedisStorage.open({ url: REDIS_URL, stagingTtlMs: 0 }))).message).toBe(
+      'RedisStorage option stagingTtlMs must be a whole number of milliseconds (1 or more), not 0.',
+    );
+  });
+});
+
+describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
+  const admin = new Redis(REDIS_URL);
+  afterAll(async () => {
+    await prefixes.dropAll();
+    await admin.quit();
+  });
+
+  it('keeps the documented key layout: an index hash and one data hash per checkpoint', async () => {
+    const prefix = prefixes.next();
+    const storage = await RedisStorage.open({ url: REDIS_URL, prefix });
+    const draft = await storage.createCheckpoint('order-42');
+    await draft.putBytes('raw', Buffer.from([0, 255, 13, 10]));
+    await draft.put('n', 1);
+    await (await storage.commitCheckpoint(draft)).release();
+    const keys = await keysUnder(admin, prefix);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(`${prefix}index`);
+    expect(keys[0]).toMatch(new RegExp(`^${prefix}data:[0-9a-f]{24}\\.0$`));
+    const entry = await admin.hget(`${prefix}index`, 'order-42');
+    expect(entry).toMatch(/^[0-9a-f]{24}\.0 \d{13}$/);
+    expect(await admin.ttl(keys[0])).toBe(-1); // published: no longer expires
+    expect((await admin.hgetBuffer(keys[0], 'raw'))!.equals(Buffer.from([0, 255, 13, 10]))).toBe(
+      true,
+    );
+    await storage.removeCheckpoint('order-42');
+    expect(await keysUnder(admin, prefix)).toEqual([]);
+    await storage.close();
+  });
+
+  for (const [what, values] of [
+    ['while sending values', 30],
+    ['while publishing', 0],
+  ] as const) {
+    it(`leaves nothing visible and raises Io when the connection dies ${what}; the handle can retry`, async () => {
+      const prefix = prefixes.next();
+      const name = `cp-kill-${randomBytes(4).toString('hex')}`;
+      const storage = await RedisStorage.openRaw({ url: REDIS_URL, prefix, connectionName: name });
+      const draft = await storage.createCheckpoint('doomed');
+      for (let i = 0; i < values; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
+      const error = (await killDuringCommit(admin, name, () =>
+        storage.commitCheckpoint(draft),
+      )) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Io');
+      expect(error.identifier).toBe('doomed');
+      expect(error.message).toBe(
+        `RedisStorage could not commit checkpoint "doomed" (Redis at ${new URL(REDIS_URL).host}, prefix "${prefix}"): the connection to the server was lost while the command was under way. Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)`,
+      );
+      const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+      expect(await other.checkpointIdentifiers()).toEqual([]);
+      expect((await failure(other.loadCheckpoint('doomed'))).kind).toBe('NotFound');
+      // Whatever reached the server before the kill is set to expire.
+      for (const key of await keysUnder(admin, prefix))
+        expect(await admin.pttl(key)).toBeGreaterThan(0);
+      // The storage reconnects by itself, and the same handle commits.
+      const saved = await storage.commitCheckpoint(draft);
+      expect((await saved.keys()).length).toBe(values);
+      await saved.release();
+      const loaded = await other.loadCheckpoint('doomed');
+      expect((await loaded.keys()).length).toBe(values);
+      if (values > 0) expect(await loaded.get('k29')).toEqual({ i: 29, pad: 'x'.repeat(1000) });
+      await loaded.release();
+      await other.close();
+      await storage.close();
+    });
+  }
+
+  it('commits once when a borrowed client resends the publish step after a reconnect', async () => {
+    // With ioredis's defaults, a command cut off by a dropped connection is resent once
+    // the client reconnects. An empty checkpoint's commit is the publish script alone,
+    // so the commit goes through after the kill, exactly once.
+    const prefix = prefixes.next();
+    const name = `cp-resend-${randomBytes(4).toString('hex')}`;
+    const client = new Redis(REDIS_URL, { connectionName: name });
+    const storage = await RedisStorage.open({ client, prefix });
+    const draft = await storage.createCheckpoint('resent');
+    const outcome = await killDuringCommit(admin, name, () => storage.commitCheckpoint(draft));
+    expect(outcome).toBeUndefined();
+    expect(await storage.checkpointIdentifiers()).toEqual(['resent']);
+    expect(await admin.hlen(`${prefix}index`)).toBe(1);
+    await storage.close();
+    expect(client.status).toBe('ready'); // borrowed: left open
+    await client.quit();
+  });
+
+  it('publishes a handle once when its commit runs again after the first one landed', async () => {
+    // The case a lost reply creates: the script ran, the client never heard. Running the
+    // script again, as a retry or a resend does, must answer "committed", not AlreadyExists.
+    const prefix = prefixes.next();
+    const storage = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+    const draft = (await storage.createCheckpoint('landed')) as RedisUncommittedCheckpoint;
+    await draft.put('v', 1);
+    await (await storage.commitCheckpoint(draft)).release();
+    const index = `${prefix}index`;
+    const entry = await admin.hget(index, 'landed');
+    // The same attempt resent: same data hash, nothing deleted.
+    const first = `${draft.token}.0`;
+    expect(
+      await admin.eval(
+        PUBLISH,
+        2,
+        index,
+        `${prefix}data:${first}`,
+        'landed',
+        draft.token,
+        '1',
+        first,
+      ),
+    ).toEqual([1, entry]);
+    // A later attempt of the same handle: its freshly staged hash is dropped.
+    const second = `${draft.token}.1`;
+    await admin.hset(`${prefix}data:${second}`, 'v', 'x');
+    expect(
+      await admin.eval(
+        PUBLISH,
+        2,
+        index,
+        `${prefix}data:${second}`,
+        'landed',
+        draft.token,
+        '1',
+        second,
+      ),
+    ).toEqual([1, entry]);
+    expect(await admin.exists(`${prefix}data:${second}`)).toBe(0);
+    // Another handle: refused, its staged hash dropped.
+    await admin.hset(`${prefix}data:other.0`, 'v', 'x');
+    expect(
+      await admin.eval(
+        PUBLISH,
+        2,
+        index,
+        `${prefix}data:other.0`,
+        'landed',
+        'other',
+        '1',
+        'other.0',
+      ),
+    ).toEqual([0, entry]);
+    expect(await admin.exists(`${prefix}data:other.0`)).toBe(0);
+    const loaded = await storage.loadCheckpoint('landed');
+    expect(await loaded.get('v')).toBe(1);
+    await loaded.release();
+    await storage.close();
+  });
+});
