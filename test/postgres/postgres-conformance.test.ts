@@ -1,5 +1,11 @@
 import { afterAll, describe } from 'vitest';
-import type { Storage } from 'checkpointable';
+import { randomBytes } from 'node:crypto';
+import {
+  buildWrapperChain,
+  RECOMMENDED_WRAPPER_ORDER,
+  type Storage,
+  type WrapperConfig,
+} from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { storageConformance } from 'checkpointable/testing';
 import { DATABASE_URL, postgresAnswers, TestTables } from './postgres-server';
@@ -7,6 +13,21 @@ import { DATABASE_URL, postgresAnswers, TestTables } from './postgres-server';
 const up = postgresAnswers();
 const tables = new TestTables();
 const tableOf = new WeakMap<Storage, string>();
+
+/** The full recommended chain (checksum, hmac, encrypt, guard), with keys for this run. */
+const CHAIN: WrapperConfig[] = RECOMMENDED_WRAPPER_ORDER.map((name) =>
+  name === 'hmac'
+    ? { hmac: { key: randomBytes(32) } }
+    : name === 'encrypt'
+      ? { encrypt: { key: randomBytes(32) } }
+      : name,
+);
+
+async function chained(table: string): Promise<Storage> {
+  const storage = buildWrapperChain(await open(table, true), CHAIN);
+  tableOf.set(storage, table);
+  return storage;
+}
 
 async function open(table: string, raw: boolean): Promise<Storage> {
   const options = { connectionString: DATABASE_URL, table };
@@ -30,5 +51,11 @@ describe.runIf(up)('PostgresStorage conformance', () => {
     create: () => open(tables.next(), true),
     reopen: (s) => open(tableOf.get(s)!, true),
     capabilities: { guarded: false },
+  });
+
+  storageConformance(`PostgresStorage.openRaw() under [${RECOMMENDED_WRAPPER_ORDER.join(', ')}]`, {
+    create: () => chained(tables.next()),
+    reopen: (s) => chained(tableOf.get(s)!),
+    capabilities: { guarded: true },
   });
 });

@@ -1,5 +1,11 @@
 import { afterAll, describe } from 'vitest';
-import type { Storage } from 'checkpointable';
+import { randomBytes } from 'node:crypto';
+import {
+  buildWrapperChain,
+  RECOMMENDED_WRAPPER_ORDER,
+  type Storage,
+  type WrapperConfig,
+} from 'checkpointable';
 import { RedisStorage } from 'checkpointable/redis';
 import { storageConformance } from 'checkpointable/testing';
 import { REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
@@ -7,6 +13,21 @@ import { REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
 const up = redisAnswers();
 const prefixes = new TestPrefixes();
 const prefixOf = new WeakMap<Storage, string>();
+
+/** The full recommended chain (checksum, hmac, encrypt, guard), with keys for this run. */
+const CHAIN: WrapperConfig[] = RECOMMENDED_WRAPPER_ORDER.map((name) =>
+  name === 'hmac'
+    ? { hmac: { key: randomBytes(32) } }
+    : name === 'encrypt'
+      ? { encrypt: { key: randomBytes(32) } }
+      : name,
+);
+
+async function chained(prefix: string): Promise<Storage> {
+  const storage = buildWrapperChain(await open(prefix, true), CHAIN);
+  prefixOf.set(storage, prefix);
+  return storage;
+}
 
 async function open(prefix: string, raw: boolean): Promise<Storage> {
   const options = { url: REDIS_URL, prefix };
@@ -28,5 +49,11 @@ describe.runIf(up)('RedisStorage conformance', () => {
     create: () => open(prefixes.next(), true),
     reopen: (s) => open(prefixOf.get(s)!, true),
     capabilities: { guarded: false },
+  });
+
+  storageConformance(`RedisStorage.openRaw() under [${RECOMMENDED_WRAPPER_ORDER.join(', ')}]`, {
+    create: () => chained(prefixes.next()),
+    reopen: (s) => chained(prefixOf.get(s)!),
+    capabilities: { guarded: true },
   });
 });
