@@ -9,10 +9,22 @@ import { CheckpointError } from '../errors';
  * One step of a class's migration chain: receives the field values stored at version `N`
  * (already revived: Dates, Maps, nested instances) and returns the field values of
  * version `N + 1`. It may change `data` in place and return it.
+ *
+ * @example
+ * ```ts
+ * const addCurrency: Migration = (data) => ({ ...data, currency: 'EUR' });
+ * ```
  */
 export type Migration = (data: Record<string, unknown>) => Record<string, unknown>;
 
-/** Options of `@Checkpointable()`. */
+/**
+ * Options of `@Checkpointable()`.
+ *
+ * @example
+ * ```ts
+ * const options: CheckpointableOptions = { name: 'Order', version: 2, migrations: { 1: addCurrency } };
+ * ```
+ */
 export interface CheckpointableOptions {
   /**
    * The name stored with every instance; unique in the process. Defaults to the class
@@ -35,7 +47,14 @@ export interface CheckpointableOptions {
   construct?: 'auto' | 'never';
 }
 
-/** Options of `@CheckpointField()`. */
+/**
+ * Options of `@CheckpointField()`.
+ *
+ * @example
+ * ```ts
+ * class Order { @CheckpointField({ type: () => LineItem }) items!: LineItem[] }
+ * ```
+ */
 export interface CheckpointFieldOptions {
   /**
    * The field's class, as a thunk, when TypeScript cannot say it at run time: an
@@ -63,7 +82,14 @@ interface ClassDeclaration {
   readonly construct: 'auto' | 'never';
 }
 
-/** A saved field, with its type resolved. */
+/**
+ * A saved field, with its type resolved.
+ *
+ * @example
+ * ```ts
+ * metadataRegistry.planOf(Order).fields[2]; // { name: 'items', type: LineItem, container: Array }
+ * ```
+ */
 export interface FieldPlan {
   /** The property name. */
   readonly name: string;
@@ -113,6 +139,12 @@ const UNSAVEABLE = new Map<Function, string>([
  * save and restore its instances, worked out once (fields across the inheritance chain,
  * resolved types, how to instantiate, class-transformer transforms), so that the per-object
  * work is a few property reads.
+ *
+ * @example
+ * ```ts
+ * const plan = metadataRegistry.planOf(Order);
+ * plan.name; plan.version; plan.fieldNames; // 'Order', 2, ['id', 'placedAt', ...]
+ * ```
  */
 export class ClassPlan implements ClassBinding {
   readonly fieldNames: readonly string[];
@@ -233,14 +265,19 @@ export class MetadataRegistry implements ClassBindings {
   readonly #byName = new Map<string, ClassDeclaration>();
   readonly #fields = new Map<Function, FieldDeclaration[]>();
   readonly #plans = new Map<Function, ClassPlan>();
-  readonly #unregistered = new WeakSet<Function>();
+  readonly #planByName = new Map<string, ClassPlan>();
+  #unregistered = new WeakSet<Function>();
   #collecting: Set<ClassPlan> | undefined;
   #adopt: { plan: ClassPlan; target: object } | undefined;
   #adoptMismatch: (stored: string) => string = (stored) => stored;
 
   /**
-   * Records `@Checkpointable(options)` on `ctor`.
+   * Records `@Checkpointable(options)` on `ctor` (what the decorator calls).
    * @throws {CheckpointError} `Metadata` for a bad option or a name another class has
+   * @example
+   * ```ts
+   * metadataRegistry.declareClass(Order, { name: 'Order' });
+   * ```
    */
   declareClass(ctor: Function, options: CheckpointableOptions): void {
     const className = ctor.name || '(anonymous class)';
@@ -292,8 +329,13 @@ export class MetadataRegistry implements ClassBindings {
   }
 
   /**
-   * Records `@CheckpointField(options)` on the property `name` of the class `ctor`.
+   * Records `@CheckpointField(options)` on the property `name` of the class `ctor` (what
+   * the decorator calls).
    * @throws {CheckpointError} `Metadata` when the field's type cannot be known or saved
+   * @example
+   * ```ts
+   * metadataRegistry.declareField(Order, 'items', { type: () => LineItem });
+   * ```
    */
   declareField(ctor: Function, name: string, options: CheckpointFieldOptions): void {
     const where = `${ctor.name || '(anonymous class)'}.${name}`;
@@ -344,6 +386,10 @@ export class MetadataRegistry implements ClassBindings {
    * The compiled plan of exactly `ctor`, when it is `@Checkpointable`.
    * @throws {CheckpointError} `Metadata` when `ctor` has `@CheckpointField` fields (its own
    *   or inherited) but no `@Checkpointable()`, or a field's type thunk returns no class
+   * @example
+   * ```ts
+   * metadataRegistry.byConstructor(Order)?.name; // 'Order'
+   * ```
    */
   byConstructor(ctor: Function): ClassPlan | undefined {
     let plan = this.#plans.get(ctor);
@@ -356,16 +402,28 @@ export class MetadataRegistry implements ClassBindings {
     return plan;
   }
 
-  /** The compiled plan of the class registered under `name`, if any. */
+  /**
+   * The compiled plan of the class registered under `name`, if any.
+   * @example
+   * ```ts
+   * metadataRegistry.byName('Order')?.ctor; // Order
+   * ```
+   */
   byName(name: string): ClassPlan | undefined {
+    // One lookup on the restore path once the class is compiled.
+    const plan = this.#planByName.get(name);
+    if (plan !== undefined) return plan;
     const declaration = this.#byName.get(name);
-    if (declaration === undefined) return undefined;
-    return this.#plans.get(declaration.ctor) ?? this.#compile(declaration.ctor);
+    return declaration === undefined ? undefined : this.#compile(declaration.ctor);
   }
 
   /**
    * The plan of `ctor`, which must be `@Checkpointable`.
    * @throws {CheckpointError} `Metadata` naming the class and the decorator to add
+   * @example
+   * ```ts
+   * metadataRegistry.planOf(Order).fieldNames;
+   * ```
    */
   planOf(ctor: Function): ClassPlan {
     const plan = this.byConstructor(ctor);
@@ -381,6 +439,10 @@ export class MetadataRegistry implements ClassBindings {
   /**
    * Runs `work` (synchronous) and returns the classes whose instances it encoded.
    * Used by the manager to record the classes inside a checkpoint.
+   * @example
+   * ```ts
+   * const { result: bytes, classes } = metadataRegistry.collectClasses(() => encodeValue(order));
+   * ```
    */
   collectClasses<T>(work: () => T): { result: T; classes: ClassPlan[] } {
     const outer = this.#collecting;
@@ -400,6 +462,10 @@ export class MetadataRegistry implements ClassBindings {
    * class) so that the root instance is `target` itself instead of a new object: what
    * `restoreInto` uses, so that references back to the root land on `target`.
    * @throws {CheckpointError} `Deserialize` when the first instance decoded is of another class
+   * @example
+   * ```ts
+   * metadataRegistry.decodeInto(existing, () => decodeValue(bytes), (n) => `holds a ${n}`);
+   * ```
    */
   decodeInto<T>(target: object, work: () => T, describe: (stored: string) => string): T {
     const plan = this.planOf(target.constructor);
@@ -438,6 +504,8 @@ export class MetadataRegistry implements ClassBindings {
     this.#byName.clear();
     this.#fields.clear();
     this.#plans.clear();
+    this.#planByName.clear();
+    this.#unregistered = new WeakSet();
   }
 
   #compile(ctor: Function): ClassPlan | undefined {
@@ -476,6 +544,7 @@ export class MetadataRegistry implements ClassBindings {
     }
     const plan = new ClassPlan(this, declaration, fields);
     this.#plans.set(ctor, plan);
+    this.#planByName.set(declaration.name, plan);
     return plan;
   }
 }

@@ -5,7 +5,14 @@ import { buildWrapperChain, type WrapperConfig } from '../wrappers/wrapper-chain
 import { CHECKPOINT_STORAGE } from './checkpoint-storage-token';
 import { openStorage, type StorageSource } from './storage-source';
 
-/** The configuration of {@link registerCheckpointing}. */
+/**
+ * The configuration of {@link registerCheckpointing}.
+ *
+ * @example
+ * ```ts
+ * const config: CheckpointingConfig = { storage: 'memory:', wrappers: ['checksum', 'guard'] };
+ * ```
+ */
 export interface CheckpointingConfig {
   /** Where checkpoints live; see {@link StorageSource}. */
   storage: StorageSource;

@@ -15,11 +15,23 @@ import type { Storage } from '../storage/storage';
  * - `'redis://host:6379'` (or `rediss://`): RedisStorage, loaded only then;
  * - a `Storage` object, used as it is;
  * - a factory `(container) => Storage | Promise<Storage>`.
+ *
+ * @example
+ * ```ts
+ * const source: StorageSource = (c) => FileStorage.open(c.resolve(Config).checkpointDir);
+ * ```
  */
 export type StorageSource =
   string | Storage | ((container: DependencyContainer) => Storage | Promise<Storage>);
 
-/** A storage source string, parsed. */
+/**
+ * A storage source string, parsed.
+ *
+ * @example
+ * ```ts
+ * const parsed: ParsedStorageUrl = { kind: 'redis', url: 'redis://cache:6379' };
+ * ```
+ */
 export type ParsedStorageUrl =
   | { kind: 'memory' }
   | { kind: 'file'; path: string }

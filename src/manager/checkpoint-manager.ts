@@ -14,7 +14,14 @@ import {
 } from './checkpoint-transaction';
 import { MANIFEST_KEY, parseManifest } from './manifest';
 
-/** Options of {@link CheckpointManager.prune}; a checkpoint is removed when no rule keeps it. */
+/**
+ * Options of {@link CheckpointManager.prune}; a checkpoint is removed when no rule keeps it.
+ *
+ * @example
+ * ```ts
+ * const options: PruneOptions = { keepLast: 10, olderThan: new Date('2026-01-01') };
+ * ```
+ */
 export interface PruneOptions {
   /** Keep the newest `keepLast` checkpoints (by creation time), whatever their age. */
   keepLast?: number;
@@ -25,7 +32,14 @@ export interface PruneOptions {
   olderThan?: Date | number;
 }
 
-/** What {@link CheckpointManager.prune} did. */
+/**
+ * What {@link CheckpointManager.prune} did.
+ *
+ * @example
+ * ```ts
+ * const { removed, inUse } = await manager.prune({ keepLast: 3 });
+ * ```
+ */
 export interface PruneResult {
   /** The identifiers removed, oldest first. */
   removed: string[];
@@ -343,7 +357,13 @@ export class CheckpointManager implements AsyncDisposable {
     await this.storage.close();
   }
 
-  /** The same as {@link close}: tsyringe's `container.dispose()` calls it. */
+  /**
+   * The same as {@link close}: tsyringe's `container.dispose()` calls it.
+   * @example
+   * ```ts
+   * await container.dispose(); // calls manager.dispose()
+   * ```
+   */
   dispose(): Promise<void> {
     return this.close();
   }

@@ -5,7 +5,14 @@ import { assertValidName, sortNames } from '../storage/names';
 import type { Storage, UncommittedCheckpoint } from '../storage/storage';
 import { assertUserKey, MANIFEST_KEY, type Manifest } from './manifest';
 
-/** What a commit produced: the checkpoint as `list()` will describe it. */
+/**
+ * What a commit produced: the checkpoint as `list()` will describe it.
+ *
+ * @example
+ * ```ts
+ * const { identifier, createdAt, keys, classes } = await manager.save('a', { order });
+ * ```
+ */
 export interface CheckpointInfo {
   /** The checkpoint identifier. */
   identifier: string;
@@ -80,6 +87,10 @@ export class CheckpointTransaction implements AsyncDisposable {
    * Adds (or replaces) `value` under `key`, snapshotting it now.
    * @throws {CheckpointError} `Serialize` with the path to a value that cannot be saved;
    *   `InvalidIdentifier` for a bad or reserved key; `Released` after commit or discard
+   * @example
+   * ```ts
+   * await tx.add('order', order);
+   * ```
    */
   add(key: string, value: unknown): Promise<void> {
     try {
@@ -102,6 +113,10 @@ export class CheckpointTransaction implements AsyncDisposable {
    * Writes the manifest and commits every value at once, then releases the committed
    * handle. On failure the checkpoint is discarded and the error rethrown.
    * @throws {CheckpointError} `AlreadyExists` when the identifier was committed meanwhile
+   * @example
+   * ```ts
+   * const info = await tx.commit();
+   * ```
    */
   async commit(): Promise<CheckpointInfo> {
     this.#assertOpen();
@@ -136,7 +151,13 @@ export class CheckpointTransaction implements AsyncDisposable {
     }
   }
 
-  /** Abandons everything added. Idempotent. */
+  /**
+   * Abandons everything added. Idempotent.
+   * @example
+   * ```ts
+   * await tx.discard();
+   * ```
+   */
   async discard(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#end('discarded');

@@ -14,7 +14,14 @@ import { CheckpointError, quote } from '../errors';
  */
 export const MANIFEST_KEY = '@checkpointable.manifest';
 
-/** What the manifest holds (stored as a plain value through the codec). */
+/**
+ * What the manifest holds (stored as a plain value through the codec).
+ *
+ * @example
+ * ```ts
+ * const m: Manifest = { format: 1, keys: ['order'], classes: [{ name: 'Order', version: 2 }] };
+ * ```
+ */
 export interface Manifest {
   /** Manifest layout version: 1. */
   format: 1;
