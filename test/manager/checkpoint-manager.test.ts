@@ -104,6 +104,21 @@ describe('save and restore', () => {
     expect((await manager.list()).map((c) => c.identifier)).toEqual(['bad']);
   });
 
+  it('checks the identifier, the keys and the values argument before encoding anything', async () => {
+    await expectCheckpointError(
+      () => manager.save('a/b', { n: 1 }),
+      'InvalidIdentifier',
+      "Invalid checkpoint identifier \"a/b\": it contains '/' at position 1. Use 1 to 255 characters without '/', '\\' or control characters, other than '.' and '..'.",
+    );
+    await expectCheckpointError(() => manager.save('a', { '..': 1 }), 'InvalidIdentifier');
+    await expectCheckpointError(
+      () => manager.save('a', [1, 2] as unknown as Record<string, unknown>),
+      'Serialize',
+      'save("a", values) takes an object of keys to values, as in save("a", { order }); got an array.',
+    );
+    expect(await manager.list()).toEqual([]);
+  });
+
   it('refuses the reserved manifest key', async () => {
     await expectCheckpointError(
       () => manager.save('x', { [MANIFEST_KEY]: 1 }),
