@@ -147,6 +147,12 @@ const UNSAVEABLE = new Map<Function, string>([
  * ```
  */
 export class ClassPlan implements ClassBinding {
+  /** The unique stored name. */
+  readonly name: string;
+  /** The version this code writes. */
+  readonly version: number;
+  /** The class. */
+  readonly ctor: Function;
   readonly fieldNames: readonly string[];
   /** Present only when a field carries a class-transformer `@Transform` for saving. */
   readonly saveFields?: (instance: object) => Record<string, unknown>;
@@ -160,6 +166,10 @@ export class ClassPlan implements ClassBinding {
     /** The saved fields, parent classes' first. */
     readonly fields: readonly FieldPlan[],
   ) {
+    // Plain fields, not getters: the codec reads name and version for every instance.
+    this.name = declaration.name;
+    this.version = declaration.version;
+    this.ctor = declaration.ctor;
     this.fieldNames = fields.map((f) => f.name);
     const { ctor } = declaration;
     const prototype = (ctor as { prototype: object }).prototype;
@@ -194,21 +204,6 @@ export class ClassPlan implements ClassBinding {
         return data;
       };
     }
-  }
-
-  /** The unique stored name. */
-  get name(): string {
-    return this.declaration.name;
-  }
-
-  /** The version this code writes. */
-  get version(): number {
-    return this.declaration.version;
-  }
-
-  /** The class. */
-  get ctor(): Function {
-    return this.declaration.ctor;
   }
 
   instantiate(): object {
