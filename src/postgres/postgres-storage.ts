@@ -9,6 +9,7 @@ import {
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
+import { withDeadline } from './deadline';
 import { loadDriver } from './load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { describeCause, serverAddress, type ServerAddress } from './server-address';
@@ -23,12 +24,13 @@ export interface PostgresStorageOptions {
   connectionString?: string;
   /**
    * A `pg` Pool the application already has. The storage borrows it and never ends it:
-   * `close()` leaves it to its owner. Its own time-outs apply instead of the two below.
+   * `close()` leaves it to its owner. Its own settings apply, except that open() still
+   * gives up after `connectTimeoutMs`.
    */
   pool?: Pool;
   /** The checkpoint table, `name` or `schema.name`; `'checkpointable'` by default. */
   table?: string;
-  /** How long to wait for a connection before failing; 5000 ms by default. */
+  /** How long to wait for a connection before failing (at least 1); 5000 ms by default. */
   connectTimeoutMs?: number;
   /**
    * How long one query may take before it fails with `Io` (and its connection is
@@ -143,22 +145,28 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
         'PostgresStorage.open() needs a connectionString (such as "postgres://user@host:5432/database") or a pg Pool as `pool`.',
       );
     }
+    const connectTimeoutMs = positive(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
     let address: ServerAddress;
     let pool: Pool;
     if (given !== undefined) {
-      const o = (given as Pool & { options?: { host?: string; port?: number } }).options ?? {};
-      address = { display: `${o.host ?? 'localhost'}:${o.port ?? 5432}` };
+      const o =
+        (given as Pool & { options?: { host?: string; port?: number; connectionString?: string } })
+          .options ?? {};
+      address =
+        typeof o.connectionString === 'string'
+          ? serverAddress(o.connectionString, 5432)
+          : { display: `${o.host ?? 'localhost'}:${o.port ?? 5432}` };
       pool = given;
     } else {
       address = serverAddress(connectionString!, 5432);
       const pg = await loadDriver<typeof import('pg')>('pg', 'PostgresStorage', '^8.11.0');
       pool = new pg.Pool({
         connectionString,
-        connectionTimeoutMillis: positive(options.connectTimeoutMs, 5000, 'connectTimeoutMs'),
+        connectionTimeoutMillis: connectTimeoutMs,
         ...(options.queryTimeoutMs
           ? { query_timeout: positive(options.queryTimeoutMs, 0, 'queryTimeoutMs') }
           : {}),
-        max: positive(options.maxConnections, 10, 'maxConnections'),
+        max: positive(options.maxConnections, 10, 'maxConnections', 1),
         keepAlive: true,
         application_name: options.applicationName ?? 'checkpointable',
       });
@@ -169,7 +177,16 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     }
     const storage = new PostgresStorage(pool, given === undefined, names, address);
     try {
-      const client = await storage.connect('Initialization', 'connect');
+      // Our own pool times out by itself; a borrowed one may wait for ever.
+      const client = await withDeadline(
+        storage.connect('Initialization', 'connect'),
+        connectTimeoutMs,
+        (late) => release(late, false),
+      ).catch((error: unknown) => {
+        throw error instanceof CheckpointError
+          ? error
+          : storage.failure('Initialization', 'connect', error);
+      });
       try {
         await ensureSchema(client, names);
       } catch (error) {
@@ -452,12 +469,12 @@ function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Arra
   if (batch.length > 0) yield batch;
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
+function positive(value: number | undefined, fallback: number, name: string, min = 0): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0) {
+  if (!Number.isInteger(value) || value < min) {
     throw new CheckpointError(
       'Initialization',
-      `PostgresStorage option ${name} must be a whole number of ${name.endsWith('Ms') ? 'milliseconds' : 'connections'} (0 or more), not ${String(value)}.`,
+      `PostgresStorage option ${name} must be a whole number of ${name.endsWith('Ms') ? 'milliseconds' : 'connections'} (${min} or more), not ${String(value)}.`,
     );
   }
   return value;

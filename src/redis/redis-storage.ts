@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
+import { withDeadline } from '../postgres/deadline';
 import { loadDriver } from '../postgres/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../postgres/server-address';
 import { nameFromStored, storedName } from '../postgres/stored-name';
@@ -163,6 +164,8 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       );
     }
     const stagingTtlMs = whole(options.stagingTtlMs, 3_600_000, 'stagingTtlMs', 1);
+    const connectTimeoutMs = whole(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1);
+    let opened = false;
     let address: ServerAddress;
     let client: Redis;
     let lastError: unknown;
@@ -180,12 +183,11 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         url: string,
         options: RedisOptions,
       ) => Redis;
-      let opened = false;
       const commandTimeout = whole(options.commandTimeoutMs, 0, 'commandTimeoutMs', 0);
       client = new RedisClass(url!, {
         lazyConnect: true,
         connectionName: options.connectionName ?? 'checkpointable',
-        connectTimeout: whole(options.connectTimeoutMs, 5000, 'connectTimeoutMs', 1),
+        connectTimeout: connectTimeoutMs,
         ...(commandTimeout > 0 ? { commandTimeout } : {}),
         // A command in flight when the connection drops fails at once (Io) instead of
         // being resent after a reconnect: the caller decides whether to retry.
@@ -199,21 +201,24 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       client.on('error', (error) => {
         lastError = error;
       });
-      try {
-        await client.connect();
-        opened = true;
-      } catch (error) {
-        client.disconnect();
-        throw openFailure(address, lastError ?? error);
-      }
     }
     const storage = new RedisStorage(client, given === undefined, prefix, address, stagingTtlMs);
+    // ioredis's connectTimeout covers the TCP connect only; a peer that accepts and then
+    // stays silent (a wrong port, a hung server) would stall the ready check for ever.
+    // The whole handshake therefore runs against one deadline.
     try {
-      if (given !== undefined && given.status === 'wait') await given.connect();
-      await client.ping();
+      await withDeadline(
+        (async () => {
+          if (client.status === 'wait') await client.connect();
+          await client.ping();
+        })(),
+        connectTimeoutMs,
+      );
+      opened = true;
     } catch (error) {
       if (storage.ownsClient) client.disconnect();
-      throw openFailure(address, lastError ?? error);
+      const silent = error instanceof Error && error.message.startsWith('no answer within');
+      throw openFailure(address, silent ? error : (lastError ?? error));
     }
     return storage;
   }

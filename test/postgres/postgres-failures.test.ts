@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { closedPort } from '../fixtures/db/closed-port';
+import { silentServer } from '../fixtures/db/silent-server';
 import { DATABASE_URL, postgresAnswers, sql, TestTables } from './postgres-server';
 
 const tables = new TestTables();
@@ -30,6 +31,34 @@ describe('PostgresStorage.open() refusals that need no server', () => {
     expect(error.message).not.toContain('s3cr3t');
   });
 
+  it('gives up on a server that accepts but never answers, after connectTimeoutMs', async () => {
+    const silent = await silentServer();
+    try {
+      const error = await failure(
+        PostgresStorage.open({
+          connectionString: `postgres://app:s3cr3t-pw@127.0.0.1:${silent.port}/test`,
+          connectTimeoutMs: 300,
+        }),
+      );
+      expect(error.kind).toBe('Initialization');
+      expect(error.message).toBe(
+        `PostgresStorage could not connect (PostgreSQL at 127.0.0.1:${silent.port}, table checkpointable): no answer within 300 ms (connectTimeoutMs). Check that the server is running and reachable from here, and that the connection string (user, database, password) is right.`,
+      );
+      // A borrowed pool without a time-out of its own: open still gives up.
+      const pool = new Pool({ connectionString: `postgres://app@127.0.0.1:${silent.port}/test` });
+      pool.on('error', () => undefined);
+      const borrowed = await failure(PostgresStorage.open({ pool, connectTimeoutMs: 300 }));
+      expect(borrowed.kind).toBe('Initialization');
+      expect(borrowed.message).toBe(
+        `PostgresStorage could not connect (PostgreSQL at 127.0.0.1:${silent.port}, table checkpointable): no answer within 300 ms (connectTimeoutMs). Check that the server is running and reachable from here, and that the connection string (user, database, password) is right.`,
+      );
+      await silent.close();
+      await pool.end();
+    } finally {
+      await silent.close().catch(() => undefined);
+    }
+  });
+
   it('needs a connection string or a pool', async () => {
     const error = await failure(PostgresStorage.open({}));
     expect(error.kind).toBe('Initialization');
@@ -53,7 +82,7 @@ describe('PostgresStorage.open() refusals that need no server', () => {
       PostgresStorage.open({ connectionString: DATABASE_URL, connectTimeoutMs: -1 }),
     );
     expect(error.message).toBe(
-      'PostgresStorage option connectTimeoutMs must be a whole number of milliseconds (0 or more), not -1.',
+      'PostgresStorage option connectTimeoutMs must be a whole number of milliseconds (1 or more), not -1.',
     );
   });
 });

@@ -5,6 +5,7 @@ import { CheckpointError } from 'checkpointable';
 import { RedisStorage, RedisUncommittedCheckpoint } from 'checkpointable/redis';
 import { PUBLISH } from '../../src/redis/redis-scripts';
 import { closedPort } from '../fixtures/db/closed-port';
+import { silentServer } from '../fixtures/db/silent-server';
 import { keysUnder, REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
 
 const prefixes = new TestPrefixes();
@@ -63,6 +64,24 @@ describe('RedisStorage.open() refusals that need no server', () => {
       `RedisStorage could not connect to Redis at 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}. Check that the server is running and reachable from here, and that the url (host, port, password, database) is right.`,
     );
     expect(error.message).not.toContain('s3cr3t');
+  });
+
+  it('gives up on a server that accepts but never answers, after connectTimeoutMs', async () => {
+    const silent = await silentServer();
+    try {
+      const error = await failure(
+        RedisStorage.open({
+          url: `redis://:s3cr3t-pw@127.0.0.1:${silent.port}`,
+          connectTimeoutMs: 300,
+        }),
+      );
+      expect(error.kind).toBe('Initialization');
+      expect(error.message).toBe(
+        `RedisStorage could not connect to Redis at 127.0.0.1:${silent.port}: no answer within 300 ms (connectTimeoutMs). Check that the server is running and reachable from here, and that the url (host, port, password, database) is right.`,
+      );
+    } finally {
+      await silent.close();
+    }
   });
 
   it('needs a url or a client, and usable options', async () => {
