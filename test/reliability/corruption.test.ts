@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildWrapperChain,
+  CheckpointError,
+  FileStorage,
+  MemoryStorage,
+  type Storage,
+  type WrapperConfig,
+} from 'checkpointable';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { postgresAnswers, TestTables } from '../postgres/postgres-server';
+import { redisAnswers, TestPrefixes } from '../redis/redis-server';
+import { openBackend } from '../fixtures/reliability/backends';
+import { exactMismatch } from '../fixtures/reliability/exact';
+
+const STRESS = process.env.STRESS === '1';
+const RUNS = STRESS ? 1000 : 100;
+
+const HMAC_KEY = randomBytes(32);
+const ENCRYPTION_KEY = randomBytes(32);
+
+/** The chains under test, innermost first, and whether they bind a value to its place. */
+const CHAINS: [string, WrapperConfig[], boolean][] = [
+  ['checksum', ['checksum'], false],
+  ['hmac', [{ hmac: { key: HMAC_KEY } }], true],
+  ['encrypt', [{ encrypt: { key: ENCRYPTION_KEY } }], true],
+  [
+    'checksum+hmac+encrypt',
+    ['checksum', { hmac: { key: HMAC_KEY } }, { encrypt: { key: ENCRYPTION_KEY } }],
+    true,
+  ],
+];
+
+/**
+ * A medium with a way to reach under the wrappers: read the bytes stored for a key and
+ * replace them, as disk damage, a bad backup or an attacker with write access would.
+ */
+interface Medium {
+  bare: Storage;
+  rawBytes(identifier: string, key: string): Promise<Buffer>;
+  replaceBytes(identifier: string, key: string, bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Damage done through the bare storage: the checkpoint is rewritten with other bytes. */
+function throughBareStorage(bare: Storage): Medium {
+  return {
+    bare,
+    async rawBytes(identifier, key) {
+      const saved = await bare.loadCheckpoint(identifier);
+      try {
+        return Buffer.from(await saved.getBytes(key));
+      } finally {
+        await saved.release();
+      }
+    },
+    async replaceBytes(identifier, key, bytes) {
+      await bare.removeCheckpoint(identifier);
+      const draft = await bare.createCheckpoint(identifier);
+      await draft.putBytes(key, bytes);
+      await (await bare.commitCheckpoint(draft)).release();
+    },
+    close: () => bare.close(),
+  };
+}
+
+/** Damage done to the files themselves, under a FileStorage folder. */
+async function fileMedium(dir: string): Promise<Medium> {
+  const bare = await FileStorage.openRaw(dir, { durability: 'atomic' });
+  const fileOf = async (identifier: string, key: string) => {
+    // Identifiers here are plain ASCII, so the folder name is the identifier itself.
+    const folder = join(dir, 'committed', identifier);
+    const manifest = JSON.parse(await fs.readFile(join(folder, 'manifest.json'), 'utf8')) as {
+      keys: Record<string, string>;
+    };
+    return join(folder, manifest.keys[key]);
+  };
+  return {
+    bare,
+    rawBytes: async (identifier, key) => fs.readFile(await fileOf(identifier, key)),
+    replaceBytes: async (identifier, key, bytes) =>
+      fs.writeFile(await fileOf(identifier, key), bytes),
+    close: () => bare.close(),
+  };
+}
+
+const root = mkdtempSync(join(tmpdir(), 'cp-corrupt-'));
+const tables = new TestTables();
+const prefixes = new TestPrefixes();
+let dirs = 0;
+afterAll(async () => {
+  rmSync(root, { recursive: true, force: true });
+  await tables.dropAll();
+  await prefixes.dropAll();
+});
+
+const MEDIA: [string, () => boolean, () => Promise<Medium>][] = [
+  ['MemoryStorage', () => true, async () => throughBareStorage(new MemoryStorage())],
+  ['FileStorage (bytes edited on disk)', () => true, () => fileMedium(join(root, `d${dirs++}`))],
+  [
+    'PostgresStorage',
+    postgresAnswers,
+    async () => throughBareStorage(await openBackend('postgres', tables.next(), true)),
+  ],
+  [
+    'RedisStorage',
+    redisAnswers,
+    async () => throughBareStorage(await openBackend('redis', prefixes.next(), true)),
+  ],
+];
+
+type Damage =
+  | { kind: 'flip'; flips: [number, number][] }
+  | { kind: 'truncate'; length: number }
+  | { kind: 'splice'; start: number; end: number; insert: Uint8Array }
+  | { kind: 'append'; extra: Uint8Array }
+  | { kind: 'moved'; from: 'other checkpoint' | 'other key' };
+
+function damageArbitrary(binds: boolean): fc.Arbitrary<Damage> {
+  const kinds: fc.Arbitrary<Damage>[] = [
+    fc
+      .array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 })
+      .map((flips) => ({ kind: 'flip' as const, flips })),
+    fc.nat().map((length) => ({ kind: 'truncate' as const, length })),
+    fc
+      .tuple(fc.nat(), fc.nat(), fc.uint8Array({ maxLength: 24 }))
+      .map(([start, end, insert]) => ({ kind: 'splice' as const, start, end, insert })),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 16 })
+      .map((extra) => ({ kind: 'append' as const, extra })),
+  ];
+  // A checksum does not bind a value to its place (DESIGN.md section 4); HMAC and GCM do.
+  if (binds) {
+    kinds.push(
+      fc
+        .constantFrom('other checkpoint' as const, 'other key' as const)
+        .map((from) => ({ kind: 'moved' as const, from })),
+    );
+  }
+  return fc.oneof(...kinds);
+}
+
+function applyDamage(original: Buffer, damage: Damage, moved: Record<string, Buffer>): Buffer {
+  switch (damage.kind) {
+    case 'flip': {
+      const out = Buffer.from(original);
+      for (const [at, mask] of damage.flips) out[at % out.length] ^= mask;
+      return out;
+    }
+    case 'truncate':
+      return original.subarray(0, damage.length % original.length);
+    case 'splice': {
+      const a = damage.start % (original.length + 1);
+      const b = damage.end % (original.length + 1);
+      const [from, to] = a <= b ? [a, b] : [b, a];
+      return Buffer.concat([original.subarray(0, from), damage.insert, original.subarray(to)]);
+    }
+    case 'append':
+      return Buffer.concat([original, damage.extra]);
+    case 'moved':
+      return moved[damage.from];
+  }
+}
+
+const VALUE = {
+  order: 'order-42',
+  placedAt: new Date(Date.UTC(2025, 5, 1)),
+  lines: new Map([
+    ['sku-1', { quantity: 2, price: 9.99 }],
+    ['sku-2', { quantity: 1, price: 120n }],
+  ]),
+  flags: new Set(['gift']),
+};
+const OTHER_VALUE = { ...VALUE, order: 'order-43' };
+
+let casesTried = 0;
+afterAll(() => console.log(`corruption: cases tried=${casesTried}, every one a CheckpointError`));
+
+for (const [mediumName, available, openMedium] of MEDIA) {
+  describe.runIf(available())(`corruption under wrappers on ${mediumName}`, () => {
+    for (const [chainName, config, binds] of CHAINS) {
+      it(`${chainName}: damaged stored bytes are a CheckpointError, never another value`, async () => {
+        const medium = await openMedium();
+        const chain = buildWrapperChain(medium.bare, config);
+        try {
+          const victim = await chain.createCheckpoint('victim');
+          await victim.put('v', VALUE);
+          await victim.put('w', OTHER_VALUE);
+          await (await chain.commitCheckpoint(victim)).release();
+          const other = await chain.createCheckpoint('other');
+          await other.put('v', OTHER_VALUE);
+          await (await chain.commitCheckpoint(other)).release();
+          const original = await medium.rawBytes('victim', 'v');
+          const moved = {
+            'other checkpoint': await medium.rawBytes('other', 'v'),
+            'other key': await medium.rawBytes('victim', 'w'),
+          };
+          const readVictim = async () => {
+            const saved = await chain.loadCheckpoint('victim');
+            try {
+              return await saved.get('v');
+            } finally {
+              await saved.release();
+            }
+          };
+          // The path itself works: the untouched bytes, written back, read exactly.
+          await medium.replaceBytes('victim', 'v', original);
+          expect(exactMismatch(await readVictim(), VALUE)).toBeUndefined();
+
+          await fc.assert(
+            fc.asyncProperty(damageArbitrary(binds), async (damage) => {
+              const damaged = applyDamage(original, damage, moved);
+              fc.pre(!damaged.equals(original));
+              await medium.replaceBytes('victim', 'v', damaged);
+              let caught: unknown;
+              let value: unknown;
+              try {
+                value = await readVictim();
+              } catch (error) {
+                caught = error;
+              }
+              casesTried++;
+              expect(
+                caught,
+                `${JSON.stringify(damage)} returned ${exactMismatch(value, VALUE) === undefined ? 'the original value' : 'a different value'}`,
+              ).toBeInstanceOf(CheckpointError);
+              expect(['Integrity', 'Deserialize']).toContain((caught as CheckpointError).kind);
+            }),
+            { numRuns: RUNS },
+          );
+        } finally {
+          await chain.close();
+        }
+      });
+    }
+  });
+}
