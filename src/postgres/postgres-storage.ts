@@ -177,16 +177,19 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     }
     const storage = new PostgresStorage(pool, given === undefined, names, address);
     try {
-      // Our own pool times out by itself; a borrowed one may wait for ever.
-      const client = await withDeadline(
-        storage.connect('Initialization', 'connect'),
-        connectTimeoutMs,
-        (late) => release(late, false),
-      ).catch((error: unknown) => {
-        throw error instanceof CheckpointError
-          ? error
-          : storage.failure('Initialization', 'connect', error);
-      });
+      // Our own pool times out by itself (connectionTimeoutMillis covers the whole
+      // start-up); a borrowed one may have no time-out and wait for ever.
+      const connecting = storage.connect('Initialization', 'connect');
+      const client =
+        given === undefined
+          ? await connecting
+          : await withDeadline(connecting, connectTimeoutMs, (late) => release(late, false)).catch(
+              (error: unknown) => {
+                throw error instanceof CheckpointError
+                  ? error
+                  : storage.failure('Initialization', 'connect', error);
+              },
+            );
       try {
         await ensureSchema(client, names);
       } catch (error) {

@@ -42,7 +42,7 @@ describe('PostgresStorage.open() refusals that need no server', () => {
       );
       expect(error.kind).toBe('Initialization');
       expect(error.message).toBe(
-        `PostgresStorage could not connect (PostgreSQL at 127.0.0.1:${silent.port}, table checkpointable): no answer within 300 ms (connectTimeoutMs). Check that the server is running and reachable from here, and that the connection string (user, database, password) is right.`,
+        `PostgresStorage could not connect (PostgreSQL at 127.0.0.1:${silent.port}, table checkpointable): Connection terminated due to connection timeout. Check that the server is running and reachable from here, and that the connection string (user, database, password) is right.`,
       );
       // A borrowed pool without a time-out of its own: open still gives up.
       const pool = new Pool({ connectionString: `postgres://app@127.0.0.1:${silent.port}/test` });
