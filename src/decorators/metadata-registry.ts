@@ -193,12 +193,25 @@ export class ClassPlan implements ClassBinding {
       };
     }
     const restore = transformsOf(ctor, this.fieldNames, TO_CLASS);
-    if (restore.length > 0) {
+    // Fields declared as a @Checkpointable class are checked on restore: stored data may
+    // name only registered classes, and here only one that fits the field (or a subclass).
+    const typed = fields.filter((f) => f.container === undefined && registry.isDeclared(f.type));
+    if (restore.length > 0 || typed.length > 0) {
+      const className = declaration.name;
       this.restoreFields = (data) => {
         for (const [f, fns] of restore) {
           if (!Object.prototype.hasOwnProperty.call(data, f)) continue;
           for (const fn of fns) {
             data[f] = fn({ value: data[f], key: f, obj: data, type: TO_CLASS, options: {} });
+          }
+        }
+        for (const { name, type } of typed) {
+          const value = data[name];
+          if (value !== undefined && value !== null && !(value instanceof type)) {
+            throw new CheckpointError(
+              'Deserialize',
+              `The stored ${className}.${name} holds ${describeValue(value)}, but the field is declared as ${type.name}; the data does not fit this class (was it written by other code, or does a migration need to convert it?).`,
+            );
           }
         }
         return data;
@@ -395,6 +408,17 @@ export class MetadataRegistry implements ClassBindings {
     }
     if (this.#collecting !== undefined) this.#collecting.add(plan);
     return plan;
+  }
+
+  /**
+   * True when `ctor` itself carries `@Checkpointable()`. Compiles nothing.
+   * @example
+   * ```ts
+   * metadataRegistry.isDeclared(Order); // true
+   * ```
+   */
+  isDeclared(ctor: Function): boolean {
+    return this.#declarations.has(ctor);
   }
 
   /**
@@ -616,6 +640,14 @@ function constructWithoutArguments(ctor: new () => object, name: string): object
       `Restoring ${name} ran its constructor without arguments, which threw: ${errorText(error)}; make the constructor work without arguments, or set @Checkpointable({ name: '${name}', construct: 'never' }) to restore without running it.`,
     );
   }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return 'a plain object';
+  return `a ${(value as object).constructor?.name || 'object'}`;
 }
 
 function errorText(error: unknown): string {

@@ -209,3 +209,26 @@ describe('restoring instances', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('field types on restore', () => {
+  it('refuses a stored instance of another registered class in a field declared as a class', async () => {
+    const tree = storedInstance('Order', 1, {
+      id: 'x',
+      customer: storedInstance('LineItem', 1, { sku: 'a' }),
+    });
+    await expectCheckpointError(
+      () => decodeValue(rawBytes(tree), { key: 'order' }),
+      'Deserialize',
+      'Key "order": The stored Order.customer holds a LineItem, but the field is declared as Customer; the data does not fit this class (was it written by other code, or does a migration need to convert it?).',
+    );
+  });
+
+  it('accepts a subclass, null and a missing value', () => {
+    const vip = storedInstance('VipCustomer', 1, { name: 'v', level: 2 });
+    for (const customer of [vip, null, undefined]) {
+      const fields = customer === undefined ? { id: 'x' } : { id: 'x', customer };
+      const order = decodeValue(rawBytes(storedInstance('Order', 1, fields))) as Order;
+      expect(order).toBeInstanceOf(Order);
+    }
+  });
+});
