@@ -56,6 +56,8 @@ export async function compare(
   budget: Budget,
   hooks: { beforeRound?: () => Promise<void> | void; afterRound?: () => Promise<void> | void } = {},
 ): Promise<Comparison> {
+  if (!(budget.rounds >= 1))
+    throw new Error(`a budget needs at least one round, not ${budget.rounds}`);
   const names = Object.keys(baselines);
   const subjectSamples: number[] = [];
   const baselineSamples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));

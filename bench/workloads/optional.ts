@@ -84,7 +84,7 @@ export function optionalBenchmarks(
           ),
         ];
       }
-      return workload('postgres', 'postgresBenchmarks')(context);
+      return workload('databases', 'postgresBenchmarks')(context);
     },
   });
   groups.push({
@@ -99,7 +99,7 @@ export function optionalBenchmarks(
           ),
         ];
       }
-      return workload('redis', 'redisBenchmarks')(context);
+      return workload('databases', 'redisBenchmarks')(context);
     },
   });
   return groups;

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { type Storage } from 'checkpointable';
+import { PostgresStorage } from 'checkpointable/postgres';
+import { RedisStorage } from 'checkpointable/redis';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { compare, type Budget } from '../harness';
+import { notMeasured, ratioRow, type Row } from '../report';
+import { commitOne } from './file-storage';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RUN = randomBytes(4).toString('hex');
+
+/** Commits `count` small checkpoints, `concurrency` at a time (setup for listing). */
+async function fill(storage: Storage, count: number, concurrency: number): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      await commitOne(storage, `checkpoint-${String(i).padStart(6, '0')}`, { i });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+}
+
+/**
+ * PostgreSQL: many small (1 KiB) commits against a bare INSERT of the same bytes into a
+ * two-column table, and listing 10,000 checkpoints against a bare SELECT of the ids.
+ */
+export async function postgresBenchmarks({ io, cpu }: { io: Budget; cpu: Budget }): Promise<Row[]> {
+  const pool = new Pool({ connectionString: DATABASE_URL, max: 4, connectionTimeoutMillis: 3000 });
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    const why = `PostgreSQL does not answer at ${DATABASE_URL} (${String((error as Error).message)})`;
+    return [
+      notMeasured('many small commits (1 KiB), PostgresStorage', '<= 1.5x', why),
+      notMeasured('listing 10,000 checkpoints, PostgresStorage', '< 20 ms', why),
+    ];
+  }
+  const table = `cp_bench_${RUN}`;
+  const listTable = `cp_bench_list_${RUN}`;
+  const bare = `cp_bench_bare_${RUN}`;
+  const rows: Row[] = [];
+  let storage: Storage | undefined;
+  let lister: Storage | undefined;
+  try {
+    await pool.query(`CREATE TABLE "${bare}" (id text PRIMARY KEY, value bytea NOT NULL)`);
+    storage = await PostgresStorage.open({ connectionString: DATABASE_URL, table });
+    const bytes = randomBytes(1024);
+    let n = 0;
+    const small = await compare(
+      () => commitOne(storage!, `c-${n++}`, bytes),
+      {
+        insert: () =>
+          pool.query(`INSERT INTO "${bare}" (id, value) VALUES ($1, $2)`, [`c-${n++}`, bytes]),
+      },
+      io,
+    );
+    rows.push(
+      ratioRow({
+        name: 'many small commits (1 KiB), PostgresStorage',
+        value: 1000 / small.subjectMs,
+        unit: 'commits/s',
+        baselineName: 'bare INSERT of the same bytes (autocommit)',
+        baseline: 1000 / small.baselineMs.insert,
+        ratio: small.ratio.insert,
+        maxRatio: 1.5,
+        note: 'ratio is time per commit / time per bare INSERT',
+      }),
+    );
+
+    lister = await PostgresStorage.open({ connectionString: DATABASE_URL, table: listTable });
+    await fill(lister, 10_000, 8);
+    const listing = await compare(
+      () => lister!.checkpointIdentifiers(),
+      { select: () => pool.query(`SELECT identifier FROM "${listTable}" ORDER BY identifier`) },
+      { ...cpu, iterations: Math.min(cpu.iterations, 20) },
+    );
+    rows.push({
+      ...ratioRow({
+        name: 'listing 10,000 checkpoints, PostgresStorage',
+        value: listing.subjectMs,
+        unit: 'ms',
+        baselineName: 'bare SELECT identifier ... ORDER BY identifier',
+        baseline: listing.baselineMs.select,
+        ratio: listing.ratio.select,
+        maxRatio: null,
+        targetText: '< 20 ms',
+      }),
+      met: listing.subjectMs < 20,
+    });
+  } finally {
+    await storage?.close();
+    await lister?.close();
+    for (const t of [bare, `${table}_values`, table, `${listTable}_values`, listTable]) {
+      await pool.query(`DROP TABLE IF EXISTS "${t}"`).catch(() => undefined);
+    }
+    await pool.end();
+  }
+  return rows;
+}
+
+/** Redis: many small (1 KiB) commits against a bare SET of the same bytes. */
+export async function redisBenchmarks({ io, cpu }: { io: Budget; cpu: Budget }): Promise<Row[]> {
+  const client = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    const why = `Redis does not answer at ${REDIS_URL} (${String((error as Error).message)})`;
+    return [notMeasured('many small commits (1 KiB), RedisStorage', '<= 1.5x', why)];
+  }
+  const prefix = `cp-bench:${RUN}:`;
+  const rows: Row[] = [];
+  let storage: Storage | undefined;
+  let lister: Storage | undefined;
+  try {
+    storage = await RedisStorage.open({ url: REDIS_URL, prefix: `${prefix}s:` });
+    const bytes = randomBytes(1024);
+    let n = 0;
+    const small = await compare(
+      () => commitOne(storage!, `c-${n++}`, bytes),
+      { set: () => client.set(`${prefix}bare:${n++}`, bytes) },
+      io,
+    );
+    rows.push(
+      ratioRow({
+        name: 'many small commits (1 KiB), RedisStorage',
+        value: 1000 / small.subjectMs,
+        unit: 'commits/s',
+        baselineName: 'bare SET of the same bytes',
+        baseline: 1000 / small.baselineMs.set,
+        ratio: small.ratio.set,
+        maxRatio: 1.5,
+        note: 'ratio is time per commit / time per bare SET',
+      }),
+    );
+    lister = await RedisStorage.open({ url: REDIS_URL, prefix: `${prefix}l:` });
+    await fill(lister, 10_000, 16);
+    const listing = await compare(
+      () => lister!.checkpointIdentifiers(),
+      { hkeys: () => client.hkeys(`${prefix}l:index`) },
+      { ...cpu, iterations: Math.min(cpu.iterations, 20) },
+    );
+    rows.push(
+      ratioRow({
+        name: 'listing 10,000 checkpoints, RedisStorage',
+        value: listing.subjectMs,
+        unit: 'ms',
+        baselineName: 'bare HKEYS of the index hash',
+        baseline: listing.baselineMs.hkeys,
+        ratio: listing.ratio.hkeys,
+        maxRatio: null,
+      }),
+    );
+  } finally {
+    await storage?.close();
+    await lister?.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await client.quit();
+  }
+  return rows;
+}
