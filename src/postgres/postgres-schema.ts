@@ -31,11 +31,26 @@ import { CheckpointError } from '../errors';
  * refuses a number it does not know (`Version`) rather than guess.
  */
 
-/** The schema version this release writes and reads. */
+/**
+ * The schema version this release writes and reads (exported as `POSTGRES_SCHEMA_VERSION`).
+ *
+ * @example
+ * ```ts
+ * // SELECT obj_description('checkpointable'::regclass) -> 'checkpointable schema 1'
+ * console.log(POSTGRES_SCHEMA_VERSION); // 1
+ * ```
+ */
 export const SCHEMA_VERSION = 1;
 const COMMENT_PREFIX = 'checkpointable schema ';
 
-/** A table option split and quoted for SQL. */
+/**
+ * A table option split and quoted for SQL.
+ *
+ * @example
+ * ```ts
+ * const { checkpoints } = tableNames('checkpointable'); // '"checkpointable"'
+ * ```
+ */
 export interface TableNames {
   /** The name as the user gave it, for messages. */
   readonly given: string;

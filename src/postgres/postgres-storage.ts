@@ -15,7 +15,18 @@ import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { describeCause, serverAddress, type ServerAddress } from './server-address';
 import { nameFromStored, storedName } from './stored-name';
 
-/** Options of {@link PostgresStorage.open}. */
+/**
+ * Options of {@link PostgresStorage.open}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStorageOptions = {
+ *   connectionString: process.env.DATABASE_URL,
+ *   table: 'app.checkpoints',
+ *   connectTimeoutMs: 2000,
+ * };
+ * ```
+ */
 export interface PostgresStorageOptions {
   /**
    * `postgres://user:password@host:5432/database`. Required unless `pool` is given; the
@@ -371,7 +382,15 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
 
 /**
  * An uncommitted checkpoint of a {@link PostgresStorage}: its values wait in this
- * process, as encoded bytes, until the commit transaction writes them.
+ * process, as encoded bytes, until the commit transaction writes them. Made by
+ * `createCheckpoint()`, never directly.
+ *
+ * @example
+ * ```ts
+ * const draft = await storage.createCheckpoint('order-42'); // no row written yet
+ * await draft.put('order', order);
+ * await storage.commitCheckpoint(draft); // one transaction
+ * ```
  */
 export class PostgresUncommittedCheckpoint extends BaseUncommittedCheckpoint {
   /** @internal the values put so far */

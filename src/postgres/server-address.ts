@@ -3,7 +3,14 @@
  * read from a connection URL without ever keeping its password.
  */
 
-/** Host and port of a server, and the password to scrub from driver messages. */
+/**
+ * Host and port of a server, and the password to scrub from driver messages.
+ *
+ * @example
+ * ```ts
+ * const address: ServerAddress = { display: 'db:5432', secret: 's3cret' };
+ * ```
+ */
 export interface ServerAddress {
   /** `host:port`, for messages. */
   readonly display: string;
@@ -48,7 +55,15 @@ export function scrub(message: string, address: ServerAddress): string {
   return message.split(secret).join('***').split(encodeURIComponent(secret)).join('***');
 }
 
-/** The message of an unknown thrown value, with its code (`ECONNREFUSED`) when it has one. */
+/**
+ * The message of an unknown thrown value, with its code (`ECONNREFUSED`) when it has
+ * one, and the password scrubbed.
+ *
+ * @example
+ * ```ts
+ * describeCause(error, serverAddress(url, 5432)); // 'connect ECONNREFUSED 127.0.0.1:5432'
+ * ```
+ */
 export function describeCause(error: unknown, address: ServerAddress): string {
   const e = error as { message?: unknown; code?: unknown; errors?: unknown } | null;
   const hasMessage = typeof e?.message === 'string' && e.message.length > 0;

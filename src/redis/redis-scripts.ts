@@ -13,6 +13,11 @@
  * count, data id. Returns `{1, entry}` when published (or when this handle's earlier
  * attempt already was: a retry after a lost reply), `{0, entry}` when another commit
  * holds the identifier, `{2, ''}` when the staged hash is not complete (expired).
+ *
+ * @example
+ * ```ts
+ * await client.eval(PUBLISH, 2, index, dataKey, identifier, token, String(count), dataId);
+ * ```
  */
 export const PUBLISH = `
 local entry = redis.call('HGET', KEYS[1], ARGV[1])
@@ -33,6 +38,11 @@ return {1, entry}
 /**
  * Reads the keys of checkpoint ARGV[1] if its index entry is still ARGV[2].
  * KEYS: index, data hash. Returns the field names, or false when the entry changed.
+ *
+ * @example
+ * ```ts
+ * const keys = await client.eval(KEYS_IF_CURRENT, 2, index, dataKey, identifier, entry);
+ * ```
  */
 export const KEYS_IF_CURRENT = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return false end
@@ -42,6 +52,11 @@ return redis.call('HKEYS', KEYS[2])
 /**
  * Removes checkpoint ARGV[1] if its index entry is still ARGV[2]: the index entry and
  * the data hash go together. KEYS: index, data hash. Returns 1, or 0 when it changed.
+ *
+ * @example
+ * ```ts
+ * const removed = await client.eval(REMOVE_IF_CURRENT, 2, index, dataKey, identifier, entry);
+ * ```
  */
 export const REMOVE_IF_CURRENT = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end

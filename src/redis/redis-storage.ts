@@ -15,7 +15,18 @@ import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { KEYS_IF_CURRENT, PUBLISH, REMOVE_IF_CURRENT } from './redis-scripts';
 
-/** Options of {@link RedisStorage.open}. */
+/**
+ * Options of {@link RedisStorage.open}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisStorageOptions = {
+ *   url: process.env.REDIS_URL,
+ *   prefix: '{orders}:checkpoints:',
+ *   connectTimeoutMs: 2000,
+ * };
+ * ```
+ */
 export interface RedisStorageOptions {
   /**
    * `redis://[:password@]host:6379[/db]` (or `rediss://` for TLS). Required unless `client`
@@ -373,7 +384,14 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
 
 /**
  * An uncommitted checkpoint of a {@link RedisStorage}: its values wait in this process,
- * as encoded bytes, until commit sends them.
+ * as encoded bytes, until commit sends them. Made by `createCheckpoint()`, never directly.
+ *
+ * @example
+ * ```ts
+ * const draft = await storage.createCheckpoint('order-42'); // nothing sent yet
+ * await draft.put('order', order);
+ * await storage.commitCheckpoint(draft); // staged, then published by one script
+ * ```
  */
 export class RedisUncommittedCheckpoint extends BaseUncommittedCheckpoint {
   /** @internal the values put so far */
