@@ -131,6 +131,15 @@ export async function ensureSchema(client: PoolClient, names: TableNames): Promi
       await client.query(`COMMENT ON TABLE ${checkpoints} IS '${COMMENT_PREFIX}${SCHEMA_VERSION}'`);
     } else {
       checkVersion(found.rows[0].comment, names);
+      const values = await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+        names.values,
+      ]);
+      if (values.rows[0].present !== true) {
+        throw new CheckpointError(
+          'Initialization',
+          `PostgreSQL table ${names.given} has lost its values table ${names.given}_values, so its checkpoints cannot be read; restore that table from a backup, or drop ${names.given} and let open() create both again.`,
+        );
+      }
     }
     await client.query('COMMIT');
   } catch (error) {

@@ -158,6 +158,17 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
     );
   });
 
+  it('refuses a checkpoint table whose values table is gone', async () => {
+    const table = tables.next();
+    await (await PostgresStorage.open({ connectionString: DATABASE_URL, table })).close();
+    await sql(`DROP TABLE "${table}_values"`);
+    const error = await failure(PostgresStorage.open({ connectionString: DATABASE_URL, table }));
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toBe(
+      `PostgreSQL table ${table} has lost its values table ${table}_values, so its checkpoints cannot be read; restore that table from a backup, or drop ${table} and let open() create both again.`,
+    );
+  });
+
   it('leaves nothing visible and raises Io when the connection dies mid-commit; the handle can retry', async () => {
     const table = tables.next();
     const app = `cp-kill-${randomBytes(4).toString('hex')}`;
