@@ -77,9 +77,11 @@ const BYTES_PER_INSERT = 16 * 1024 * 1024;
  *
  * Commit is one transaction: insert the checkpoint row (`ON CONFLICT DO NOTHING`: an
  * existing identifier, committed by any process, makes it `AlreadyExists`; a concurrent
- * committer waits on the unique index until the first one finishes), then its values in
- * batches, then COMMIT. A lost connection rolls the transaction back and raises `Io`;
- * the handle stays open. If the connection dropped during COMMIT itself, the outcome is
+ * committer waits on the unique index until the first one finishes) and its values. Up
+ * to one batch of values (500 rows, 16 MiB) this is a single statement, one round trip;
+ * beyond, BEGIN, a statement per batch, COMMIT. A lost connection rolls the transaction
+ * back and raises `Io`; the handle stays open. If the connection dropped just as the
+ * server committed, the outcome is
  * unknown to the client: retrying with the same handle then succeeds if the first
  * attempt landed (the row carries the handle's token), and otherwise commits anew.
  *
@@ -233,26 +235,42 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const { identifier, token } = checkpoint;
     const client = await this.connect('Io', `commit checkpoint ${quote(identifier)}`, identifier);
     let broken: unknown;
+    // The checkpoint row and the first batch of values go in one statement: on its own
+    // it is one transaction, so a typical commit costs one round trip. Values beyond one
+    // batch need BEGIN ... COMMIT around several statements.
+    const [first = [], ...rest] = batches(checkpoint.values);
+    const explicit = rest.length > 0;
     try {
-      await client.query('BEGIN');
+      if (explicit) await client.query('BEGIN');
+      const params: unknown[] = [storedName(identifier), token];
+      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token) VALUES ($1, $2)
+         ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
+      const rows = first.map(([key, bytes]) => {
+        params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+        return `($${params.length - 1}::text, $${params.length}::bytea)`;
+      });
       const inserted = await client.query<{ id: string; created_at: Date }>(
-        `INSERT INTO ${this.names.checkpoints} (identifier, commit_token) VALUES ($1, $2)
-         ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`,
-        [storedName(identifier), token],
+        rows.length === 0
+          ? header
+          : `WITH c AS (${header}),
+             v AS (INSERT INTO ${this.names.values} (checkpoint_id, key, value)
+                   SELECT c.id, x.key, x.value FROM c CROSS JOIN (VALUES ${rows.join(', ')}) AS x (key, value))
+             SELECT id, created_at FROM c`,
+        params,
       );
       if (inserted.rowCount === 0) {
         const existing = await client.query<{ id: string; created_at: Date; commit_token: string }>(
           `SELECT id, created_at, commit_token FROM ${this.names.checkpoints} WHERE identifier = $1`,
           [storedName(identifier)],
         );
-        await client.query('ROLLBACK');
+        if (explicit) await client.query('ROLLBACK');
         const row = existing.rows[0];
-        // This handle's earlier attempt landed although its COMMIT reply was lost.
+        // This handle's earlier attempt landed although the reply to it was lost.
         if (row?.commit_token === token) return await this.doLoad(identifier);
         throw alreadyCommitted(identifier);
       }
       const { id, created_at: createdAt } = inserted.rows[0];
-      for (const batch of batches(checkpoint.values)) {
+      for (const batch of rest) {
         const params: unknown[] = [id];
         const rows = batch.map(([key, bytes]) => {
           params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -263,20 +281,20 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
           params,
         );
       }
-      await client.query('COMMIT');
+      if (explicit) await client.query('COMMIT');
       const keys = [...checkpoint.values.keys()];
       checkpoint.values.clear(); // the handle is used up; its bytes now live in the database
       return new PostgresCommittedCheckpoint(this, identifier, id, createdAt, keys);
     } catch (error) {
       if (error instanceof CheckpointError) throw error;
       broken = error;
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (explicit) await client.query('ROLLBACK').catch(() => undefined);
       throw this.failure(
         'Io',
         `commit checkpoint ${quote(identifier)}`,
         error,
         { identifier },
-        'The transaction was rolled back, so no part of the checkpoint is visible, and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped during COMMIT itself, the retry finds out and succeeds.)',
+        'The transaction was rolled back, so no part of the checkpoint is visible, and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped just as the server committed, the retry finds out and succeeds.)',
       );
     } finally {
       // A connection that failed mid-transaction is destroyed, never handed back to the pool.

@@ -169,64 +169,69 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
     );
   });
 
-  it('leaves nothing visible and raises Io when the connection dies mid-commit; the handle can retry', async () => {
-    const table = tables.next();
-    const app = `cp-kill-${randomBytes(4).toString('hex')}`;
-    const storage = await PostgresStorage.openRaw({
-      connectionString: DATABASE_URL,
-      table,
-      applicationName: app,
-    });
-    const draft = await storage.createCheckpoint('doomed');
-    for (let i = 0; i < 20; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
-    // Another session holds a lock the commit's value INSERT must wait for: the commit
-    // is then provably inside its transaction (checkpoint row inserted, values pending).
-    const locker = new Client({ connectionString: DATABASE_URL });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query(`LOCK TABLE "${table}_values" IN SHARE MODE`);
-    const commit = storage.commitCheckpoint(draft).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    let killed = 0;
-    while (killed === 0) {
-      const rows = await sql<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-        [app],
+  // 20 keys commit in one statement; 1,200 keys in BEGIN, three INSERTs, COMMIT.
+  for (const count of [20, 1200]) {
+    it(`leaves nothing visible and raises Io when the connection dies mid-commit (${count} keys); the handle can retry`, async () => {
+      const table = tables.next();
+      const app = `cp-kill-${randomBytes(4).toString('hex')}`;
+      const storage = await PostgresStorage.openRaw({
+        connectionString: DATABASE_URL,
+        table,
+        applicationName: app,
+      });
+      const draft = await storage.createCheckpoint('doomed');
+      for (let i = 0; i < count; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
+      // Another session holds a lock the commit's value INSERT must wait for: the commit
+      // is then provably inside its transaction (checkpoint row inserted, values pending).
+      const locker = new Client({ connectionString: DATABASE_URL });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE "${table}_values" IN SHARE MODE`);
+      const commit = storage.commitCheckpoint(draft).then(
+        () => undefined,
+        (e: unknown) => e,
       );
-      for (const { pid } of rows) {
-        await sql('SELECT pg_terminate_backend($1)', [pid]);
-        killed++;
+      let killed = 0;
+      while (killed === 0) {
+        const rows = await sql<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          [app],
+        );
+        for (const { pid } of rows) {
+          await sql('SELECT pg_terminate_backend($1)', [pid]);
+          killed++;
+        }
       }
-    }
-    await locker.query('ROLLBACK');
-    await locker.end();
-    const error = (await commit) as CheckpointError;
-    expect(error).toBeInstanceOf(CheckpointError);
-    expect(error.kind).toBe('Io');
-    expect(error.identifier).toBe('doomed');
-    expect(error.message).toMatch(
-      /^PostgresStorage could not commit checkpoint "doomed" \(PostgreSQL at [^,]+, table cp_test_\w+\): .*terminat.*\. The transaction was rolled back, so no part of the checkpoint is visible, and the handle is still open: retry commitCheckpoint\(\) with it, or discard it\./,
-    );
-    // Nothing of it anywhere: not listed, not loadable, no row in either table.
-    const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
-    expect(await other.checkpointIdentifiers()).toEqual([]);
-    expect((await failure(other.loadCheckpoint('doomed'))).kind).toBe('NotFound');
-    const [counts] = await sql<{ c: string; v: string }>(
-      `SELECT (SELECT count(*) FROM "${table}") AS c, (SELECT count(*) FROM "${table}_values") AS v`,
-    );
-    expect(counts).toEqual({ c: '0', v: '0' });
-    // The handle survived the failure; the pool replaced the dead connection.
-    const saved = await storage.commitCheckpoint(draft);
-    expect(await saved.get('k19')).toEqual({ i: 19, pad: 'x'.repeat(1000) });
-    await saved.release();
-    const loaded = await other.loadCheckpoint('doomed');
-    expect((await loaded.keys()).length).toBe(20);
-    await loaded.release();
-    await other.close();
-    await storage.close();
-  });
+      await locker.query('ROLLBACK');
+      await locker.end();
+      const error = (await commit) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Io');
+      expect(error.identifier).toBe('doomed');
+      expect(error.message).toMatch(
+        /^PostgresStorage could not commit checkpoint "doomed" \(PostgreSQL at [^,]+, table cp_test_\w+\): .*terminat.*\. The transaction was rolled back, so no part of the checkpoint is visible, and the handle is still open: retry commitCheckpoint\(\) with it, or discard it\./,
+      );
+      // Nothing of it anywhere: not listed, not loadable, no row in either table.
+      const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+      expect(await other.checkpointIdentifiers()).toEqual([]);
+      expect((await failure(other.loadCheckpoint('doomed'))).kind).toBe('NotFound');
+      const [counts] = await sql<{ c: string; v: string }>(
+        `SELECT (SELECT count(*) FROM "${table}") AS c, (SELECT count(*) FROM "${table}_values") AS v`,
+      );
+      expect(counts).toEqual({ c: '0', v: '0' });
+      // The handle survived the failure; the pool replaced the dead connection.
+      const saved = await storage.commitCheckpoint(draft);
+      expect(await saved.get(`k${count - 1}`)).toEqual({ i: count - 1, pad: 'x'.repeat(1000) });
+      await saved.release();
+      const loaded = await other.loadCheckpoint('doomed');
+      expect((await loaded.keys()).length).toBe(count);
+      for (const i of [0, 499, 500, count - 1].filter((n) => n < count))
+        expect(await loaded.get(`k${i}`)).toEqual({ i, pad: 'x'.repeat(1000) });
+      await loaded.release();
+      await other.close();
+      await storage.close();
+    });
+  }
 
   it('keeps working after the server drops its idle connections', async () => {
     const table = tables.next();
