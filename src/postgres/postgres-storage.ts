@@ -208,7 +208,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       } catch (error) {
         release(client, true);
         if (error instanceof CheckpointError) throw error;
-        throw storage.failure('Initialization', 'create or check the checkpoint tables', error);
+        throw storage.failure(
+          'Initialization',
+          'create or check the checkpoint tables',
+          error,
+          {},
+          'Check that the schema exists and that the user may create tables in it, or have an administrator create them (the layout is in the README, "Running several instances").',
+        );
       }
       release(client, false);
     } catch (error) {
@@ -220,7 +226,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
 
   protected async doCreate(identifier: string): Promise<PostgresUncommittedCheckpoint> {
     const found = await this.query(
-      'check for checkpoint',
+      `check for checkpoint ${quote(identifier)}`,
       `SELECT 1 FROM ${this.names.checkpoints} WHERE identifier = $1`,
       [storedName(identifier)],
       { identifier },
