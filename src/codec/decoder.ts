@@ -1,10 +1,21 @@
 import { CheckpointError, quote } from '../errors';
-import { classBindings } from './class-bindings';
+import { classBindings, type ClassBinding } from './class-bindings';
+import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
 import { segment, ValuePathError } from './value-path';
 
 const hasOwn = Object.prototype.hasOwnProperty;
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A class as one stored value defines it, resolved against the code's registry once. */
+interface StoredClass {
+  readonly binding: ClassBinding;
+  readonly version: number;
+  readonly fieldNames: readonly string[];
+  /** Stored exactly as the code defines it now: fields can be assigned as they are read. */
+  readonly direct: boolean;
+}
 
 const BYTES_PER_ELEMENT: Record<string, number> = {
   Int16Array: 2,
@@ -24,8 +35,29 @@ const BYTES_PER_ELEMENT: Record<string, number> = {
  */
 class Decoder {
   private readonly objects: unknown[] = [];
+  /** When set, the root instance is this object instead of a new one (`restoreInto`). */
+  private into: object | undefined;
+  /** Class definitions met so far, by number. */
+  private readonly classes: StoredClass[] = [];
 
-  constructor(private readonly blobs: Uint8Array[]) {}
+  constructor(
+    private readonly blobs: Uint8Array[],
+    into: object | undefined,
+  ) {
+    this.into = into;
+  }
+
+  /**
+   * A new, empty instance of `binding`'s class — or, for the root value of a decode
+   * `into` an existing object, that object, once its class is checked.
+   */
+  private create(binding: ClassBinding): object {
+    const into = this.into;
+    if (into === undefined || this.objects.length > 0) return binding.instantiate();
+    this.into = undefined;
+    if (binding.ctor !== into.constructor) throw new RootMismatch(`a ${binding.name}`);
+    return into;
+  }
 
   value(v: unknown): unknown {
     if (typeof v === 'string') return v.charCodeAt(0) === TAG ? this.tag(v) : v;
@@ -34,10 +66,16 @@ class Decoder {
   }
 
   private array(a: unknown[]): unknown {
-    // Only these three mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
+    // Only these five mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
     // are ordinary first elements: [undefined, 1] is stored as ["\0u", 1].
     const first = a[0];
-    if (first === '\u0000M' || first === '\u0000S' || first === '\u0000C') {
+    if (
+      first === '\u0000M' ||
+      first === '\u0000S' ||
+      first === '\u0000K' ||
+      first === '\u0000O' ||
+      first === '\u0000C'
+    ) {
       return this.taggedArray(first, a);
     }
     this.objects.push(a);
@@ -60,7 +98,7 @@ class Decoder {
     let k = '';
     try {
       for (k in o) {
-        if (k === '__proto__' || k === 'constructor' || k === 'prototype') {
+        if (RESERVED.has(k)) {
           throw new ValuePathError(`the stored data contains the reserved property name '${k}'`);
         }
         const x = o[k];
@@ -163,12 +201,102 @@ class Decoder {
         }
         return set;
       }
+      case 'K':
+        return this.defineAndInstantiate(a);
+      case 'O':
+        return this.instanceOf(a);
       case 'C':
         return this.instance(a);
     }
     throw new ValuePathError(`the stored tag ${JSON.stringify(tag)} is not valid`);
   }
 
+  /** `["\0K", name, version, [fields], ...values]`: defines the next class number, and an instance. */
+  private defineAndInstantiate(a: unknown[]): object {
+    const [, name, version, fields] = a;
+    if (
+      typeof name !== 'string' ||
+      typeof version !== 'number' ||
+      !Number.isInteger(version) ||
+      !Array.isArray(fields) ||
+      !fields.every((f) => typeof f === 'string' && !RESERVED.has(f)) ||
+      a.length !== 4 + fields.length
+    ) {
+      throw new ValuePathError('a stored class definition is malformed');
+    }
+    const binding = this.binding(name, version);
+    const fieldNames = fields as string[];
+    const stored: StoredClass = {
+      binding,
+      version,
+      fieldNames,
+      direct:
+        version === binding.version &&
+        binding.restoreFields === undefined &&
+        fieldNames.length === binding.fieldNames.length &&
+        fieldNames.every((f, i) => f === binding.fieldNames[i]),
+    };
+    this.classes.push(stored);
+    return this.fill(stored, a, 4);
+  }
+
+  /** `["\0O", classNumber, ...values]`: an instance of a class defined earlier in this value. */
+  private instanceOf(a: unknown[]): object {
+    const index = a[1];
+    const stored = typeof index === 'number' ? this.classes[index] : undefined;
+    if (stored === undefined || a.length !== 2 + stored.fieldNames.length) {
+      throw new ValuePathError('a stored class instance refers to a class that is not defined');
+    }
+    return this.fill(stored, a, 2);
+  }
+
+  /** Builds an instance from field values stored in `a` from index `at`, in stored field order. */
+  private fill(stored: StoredClass, a: unknown[], at: number): object {
+    const { binding, fieldNames } = stored;
+    // Numbered before its fields are revived, so a field may refer back to the instance.
+    const instance = this.create(binding);
+    this.objects.push(instance);
+    const n = fieldNames.length;
+    let i = 0;
+    try {
+      if (stored.direct) {
+        // Same version, same fields as the code: no data object, no migration.
+        const target = instance as Record<string, unknown>;
+        for (; i < n; i++) target[fieldNames[i]] = this.value(a[at + i]);
+        return instance;
+      }
+      let data: Record<string, unknown> = {};
+      for (; i < n; i++) data[fieldNames[i]] = this.value(a[at + i]);
+      if (stored.version < binding.version) data = binding.upgrade(data, stored.version);
+      if (binding.restoreFields !== undefined) data = binding.restoreFields(data);
+      const target = instance as Record<string, unknown>;
+      for (const f of binding.fieldNames) {
+        if (hasOwn.call(data, f)) target[f] = data[f];
+      }
+      return instance;
+    } catch (error) {
+      throw i < n ? rethrow(error, segment(fieldNames[i])) : error;
+    }
+  }
+
+  /** The registered class for a stored name and version, or an error saying what to do. */
+  private binding(name: string, version: number): ClassBinding {
+    const binding = classBindings().byName(name);
+    if (binding === undefined) {
+      throw new ValuePathError(
+        `the stored class ${JSON.stringify(name)} is not registered in this process; import the module that declares @Checkpointable({ name: ${JSON.stringify(name)} }) before restoring`,
+      );
+    }
+    if (version > binding.version) {
+      throw new CheckpointError(
+        'Version',
+        `Stored ${name} has version ${version}, but this code knows versions up to ${binding.version}; deploy the newer code that wrote it, or restore with it.`,
+      );
+    }
+    return binding;
+  }
+
+  /** `["\0C", name, version, {fields}]`: a self-describing instance, with its field names. */
   private instance(a: unknown[]): object {
     const [, name, version, fields] = a;
     if (
@@ -182,20 +310,9 @@ class Decoder {
     ) {
       throw new ValuePathError('a stored class instance is malformed');
     }
-    const binding = classBindings().byName(name);
-    if (binding === undefined) {
-      throw new ValuePathError(
-        `the stored class ${JSON.stringify(name)} is not registered in this process; import the module that declares @Checkpointable({ name: ${JSON.stringify(name)} }) before restoring`,
-      );
-    }
-    if (version > binding.version) {
-      throw new CheckpointError(
-        'Version',
-        `Stored ${name} has version ${version}, but this code knows versions up to ${binding.version}; deploy the newer code that wrote it, or restore with it.`,
-      );
-    }
+    const binding = this.binding(name, version);
     // Numbered before its fields are revived, so a field may refer back to the instance.
-    const instance = binding.instantiate();
+    const instance = this.create(binding);
     this.objects.push(instance);
     let data = this.plain(fields as Record<string, unknown>, true);
     if (version < binding.version) data = binding.upgrade(data, version);
@@ -206,6 +323,24 @@ class Decoder {
     }
     return instance;
   }
+}
+
+/** The root of the stored value is not an instance of the class asked for. */
+class RootMismatch extends Error {
+  constructor(readonly stored: string) {
+    super(stored);
+  }
+}
+
+/** Options of {@link decodeValue}. */
+export interface DecodeOptions {
+  /**
+   * An existing instance of a registered class to restore into: the stored root instance's
+   * fields are assigned to it, and references back to the root land on it.
+   */
+  into?: object;
+  /** The message when the stored root is not an instance of `into`'s class; given e.g. `a Customer`. */
+  mismatch?: (stored: string) => string;
 }
 
 function rethrow(error: unknown, part: string): unknown {
@@ -228,7 +363,11 @@ function rethrow(error: unknown, part: string): unknown {
  * const value = decodeValue(await checkpoint.getBytes('order'));
  * ```
  */
-export function decodeValue(bytes: Uint8Array, context: CodecContext = {}): unknown {
+export function decodeValue(
+  bytes: Uint8Array,
+  context: CodecContext = {},
+  options: DecodeOptions = {},
+): unknown {
   const buf = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -264,9 +403,20 @@ export function decodeValue(bytes: Uint8Array, context: CodecContext = {}): unkn
   } catch (error) {
     throw fail('the JSON text is damaged', error);
   }
+  const { into } = options;
+  const rootMismatch = (stored: string) =>
+    new CheckpointError(
+      'Deserialize',
+      options.mismatch?.(stored) ??
+        `Cannot restore ${context.key !== undefined ? `key ${quote(context.key)}` : 'the value'} into the given ${into?.constructor.name}: it holds ${stored}.`,
+      { identifier: context.identifier, key: context.key },
+    );
   try {
-    return new Decoder(blobs).value(tree);
+    const value = new Decoder(blobs, into).value(tree);
+    if (into !== undefined && value !== into) throw new RootMismatch(describeValue(value));
+    return value;
   } catch (error) {
+    if (error instanceof RootMismatch) throw rootMismatch(error.stored);
     if (error instanceof ValuePathError) {
       throw fail(`${context.key ?? 'value'}${error.path}: ${error.problem}`);
     }

@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import { classBindings } from './class-bindings';
+import { classBindings, type ClassBinding } from './class-bindings';
 import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
 import { segment, ValuePathError } from './value-path';
@@ -20,6 +20,8 @@ const KEY_FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
  */
 class Encoder {
   private readonly seen = new Map<object, number>();
+  /** Classes defined so far in this value, numbered in the order they were first met. */
+  private readonly classes = new Map<ClassBinding, number>();
   readonly blobs: Uint8Array[] = [];
 
   value(v: unknown): unknown {
@@ -128,6 +130,43 @@ class Encoder {
     return out;
   }
 
+  /**
+   * A registered class instance: its field values in the class's field order. The first
+   * instance of a class also carries the class's name, version and field names (`\0K`);
+   * later ones refer to that definition by number (`\0O`), so a graph of a thousand
+   * orders spells each field name once, not a thousand times.
+   */
+  private instance(o: object, binding: ClassBinding): unknown[] {
+    const save = binding.saveFields;
+    const record = (save === undefined ? o : save(o)) as Record<string, unknown>;
+    const names = binding.fieldNames;
+    const n = names.length;
+    let out: unknown[];
+    let at: number;
+    const defined = this.classes.get(binding);
+    if (defined === undefined) {
+      this.classes.set(binding, this.classes.size);
+      out = new Array<unknown>(4 + n);
+      out[0] = '\u0000K';
+      out[1] = binding.name;
+      out[2] = binding.version;
+      out[3] = names;
+      at = 4;
+    } else {
+      out = new Array<unknown>(2 + n);
+      out[0] = '\u0000O';
+      out[1] = defined;
+      at = 2;
+    }
+    let i = 0;
+    try {
+      for (; i < n; i++) out[at + i] = this.value(record[names[i]]);
+    } catch (error) {
+      throw rethrow(error, segment(names[i]));
+    }
+    return out;
+  }
+
   private blob(bytes: Uint8Array): number {
     this.blobs.push(bytes);
     return this.blobs.length - 1;
@@ -147,22 +186,7 @@ class Encoder {
     const ctor = (proto as { constructor?: Function } | null)?.constructor;
     if (typeof ctor === 'function') {
       const binding = classBindings().byConstructor(ctor);
-      if (binding !== undefined) {
-        const fields: Record<string, unknown> = {};
-        const save = binding.saveFields;
-        const record = (save === undefined ? o : save(o)) as Record<string, unknown>;
-        const names = binding.fieldNames;
-        let f = '';
-        try {
-          for (let i = 0; i < names.length; i++) {
-            f = names[i];
-            fields[f] = this.value(record[f]);
-          }
-        } catch (error) {
-          throw rethrow(error, segment(f));
-        }
-        return ['\u0000C', binding.name, binding.version, fields];
-      }
+      if (binding !== undefined) return this.instance(o, binding);
       if (hasClassTransformerMetadata(ctor)) {
         // The plain form stands in for the instance: it takes the instance's number (already
         // assigned above) instead of a number of its own, so back-references still line up.

@@ -27,7 +27,13 @@
  * | `"\0TFloat64Array:3"` | another typed array or ArrayBuffer over blob 3 |
  * | `["\0M", k1, v1, …]` | a Map                                          |
  * | `["\0S", v1, …]`  | a Set                                             |
- * | `["\0C", name, version, {fields}]` | an instance of a registered class |
+ * | `["\0K", name, version, [fieldNames], v1, …]` | defines class number k (numbered in walk order, from 0) and is its first instance: the field values in `fieldNames` order |
+ * | `["\0O", k, v1, …]` | a later instance of class number k: field values only |
+ * | `["\0C", name, version, {fields}]` | an instance with its field names (read, not written) |
+ *
+ * Spelling each class out once per value keeps a graph of a thousand instances from
+ * repeating a thousand times every field name, which JSON.stringify and JSON.parse would
+ * otherwise spend most of their time on.
  *
  * Objects (plain objects, arrays, Maps, Sets, Dates, typed arrays, class instances) are
  * numbered in the order the tree is walked, depth first, parent before children; a

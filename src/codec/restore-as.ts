@@ -1,6 +1,7 @@
 import { CheckpointError, quote } from '../errors';
 import { classBindings } from './class-bindings';
 import { fromPlain } from './class-transformer-interop';
+import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
 
 /**
@@ -49,15 +50,6 @@ export function restoreAs<T>(value: unknown, type: ClassType<T>, context: CodecC
   throw mismatch(value, type, context);
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return `a ${typeof value}`;
-  if (Array.isArray(value)) return 'an array';
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return 'a plain object';
-  return `a ${(value as object).constructor?.name ?? 'object'}`;
-}
-
 function mismatch(value: unknown, type: Function, context: CodecContext): CheckpointError {
   const where =
     context.key !== undefined
@@ -65,7 +57,7 @@ function mismatch(value: unknown, type: Function, context: CodecContext): Checkp
       : 'the value';
   return new CheckpointError(
     'Deserialize',
-    `Cannot restore ${where} as ${type.name || 'the requested class'}: it holds ${describe(value)}. ` +
+    `Cannot restore ${where} as ${type.name || 'the requested class'}: it holds ${describeValue(value)}. ` +
       `Ask for the type that was saved, or call get() without a type to inspect it.`,
     { identifier: context.identifier, key: context.key },
   );

@@ -3,6 +3,7 @@ import { TransformationType, Type } from 'class-transformer';
 // codec's interop module does (typings in src/codec/class-transformer-storage.d.ts).
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { useClassBindings, type ClassBinding, type ClassBindings } from '../codec/class-bindings';
+import { describeValue } from '../codec/describe-value';
 import { CheckpointError } from '../errors';
 
 /**
@@ -220,8 +221,7 @@ export class ClassPlan implements ClassBinding {
   }
 
   instantiate(): object {
-    const adopted = this.registry.takeAdoptedInstance(this);
-    return adopted ?? this.#create();
+    return this.#create();
   }
 
   upgrade(data: Record<string, unknown>, fromVersion: number): Record<string, unknown> {
@@ -276,8 +276,6 @@ export class MetadataRegistry implements ClassBindings {
   readonly #planByName = new Map<string, ClassPlan>();
   #unregistered = new WeakSet<Function>();
   #collecting: Set<ClassPlan> | undefined;
-  #adopt: { plan: ClassPlan; target: object } | undefined;
-  #adoptMismatch: (stored: string) => string = (stored) => stored;
 
   /**
    * Records `@Checkpointable(options)` on `ctor` (what the decorator calls).
@@ -477,39 +475,6 @@ export class MetadataRegistry implements ClassBindings {
   }
 
   /**
-   * Runs `work` (synchronous, a decode whose root value is an instance of `target`'s
-   * class) so that the root instance is `target` itself instead of a new object: what
-   * `restoreInto` uses, so that references back to the root land on `target`.
-   * @throws {CheckpointError} `Deserialize` when the first instance decoded is of another class
-   * @example
-   * ```ts
-   * metadataRegistry.decodeInto(existing, () => decodeValue(bytes), (n) => `holds a ${n}`);
-   * ```
-   */
-  decodeInto<T>(target: object, work: () => T, describe: (stored: string) => string): T {
-    const plan = this.planOf(target.constructor);
-    const outer = this.#adopt;
-    this.#adopt = { plan, target };
-    this.#adoptMismatch = describe;
-    try {
-      return work();
-    } finally {
-      this.#adopt = outer;
-    }
-  }
-
-  /** @internal Called by {@link ClassPlan.instantiate}: the adopted target, once. */
-  takeAdoptedInstance(plan: ClassPlan): object | undefined {
-    const adopt = this.#adopt;
-    if (adopt === undefined) return undefined;
-    this.#adopt = undefined;
-    if (adopt.plan !== plan) {
-      throw new CheckpointError('Deserialize', this.#adoptMismatch(plan.name));
-    }
-    return adopt.target;
-  }
-
-  /**
    * Forgets every class and cached plan: for tests that declare classes with the same
    * names again. Classes declared before stop being savable until declared again.
    *
@@ -640,14 +605,6 @@ function constructWithoutArguments(ctor: new () => object, name: string): object
       `Restoring ${name} ran its constructor without arguments, which threw: ${errorText(error)}; make the constructor work without arguments, or set @Checkpointable({ name: '${name}', construct: 'never' }) to restore without running it.`,
     );
   }
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return `a ${typeof value}`;
-  if (Array.isArray(value)) return 'an array';
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return 'a plain object';
-  return `a ${(value as object).constructor?.name || 'object'}`;
 }
 
 function errorText(error: unknown): string {

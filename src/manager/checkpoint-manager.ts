@@ -47,22 +47,6 @@ export interface PruneResult {
   inUse: string[];
 }
 
-/** A stored class instance at the root: `["\u0000C","Name",` right after the 8-byte header. */
-const ROOT_INSTANCE = /^\["\\u0000C",("(?:[^"\\]|\\.)*"),/;
-const CODEC_HEADER_SIZE = 8;
-
-/** The class name of the instance a stored value holds at its root, if it holds one. */
-function storedRootClass(bytes: Uint8Array): string | undefined {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const head = buf.toString(
-    'utf8',
-    CODEC_HEADER_SIZE,
-    Math.min(buf.length, CODEC_HEADER_SIZE + 1024),
-  );
-  const match = ROOT_INSTANCE.exec(head);
-  return match === null ? undefined : (JSON.parse(match[1]) as string);
-}
-
 /**
  * Saves and restores application objects in checkpoints: the one object a service needs.
  * Every value is snapshotted when handed over and a checkpoint is committed atomically.
@@ -196,16 +180,7 @@ export class CheckpointManager implements AsyncDisposable {
     const context = { identifier, key };
     const mismatch = (stored: string) =>
       `Cannot restore key ${quote(key)} of checkpoint ${quote(identifier)} into an instance of ${plan.name}: it holds ${stored}. Restore it with manager.restore(${quote(identifier)}, ${quote(key)}) instead.`;
-    const stored = storedRootClass(bytes);
-    if (stored !== plan.name) {
-      const what = stored === undefined ? describe(decodeValue(bytes, context)) : `a ${stored}`;
-      throw new CheckpointError('Deserialize', mismatch(what), context);
-    }
-    metadataRegistry.decodeInto(
-      target,
-      () => decodeValue(bytes, context),
-      (name) => mismatch(`a ${name}`),
-    );
+    decodeValue(bytes, context, { into: target, mismatch });
     return target;
   }
 
@@ -389,13 +364,4 @@ export class CheckpointManager implements AsyncDisposable {
       'This CheckpointManager was closed (manager.close() or container.dispose()), and its storage with it; register checkpointing again or create a new manager over an open storage.',
     );
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return `a ${typeof value}`;
-  if (Array.isArray(value)) return 'an array';
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return 'a plain object';
-  return `a ${(value as object).constructor?.name ?? 'object'}`;
 }
