@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { closedPort } from '../fixtures/db/closed-port';
+import { cuttingProxy } from '../fixtures/db/cutting-proxy';
 import { silentServer } from '../fixtures/db/silent-server';
 import { DATABASE_URL, postgresAnswers, sql, TestTables } from './postgres-server';
 
@@ -232,6 +233,37 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
       await storage.close();
     });
   }
+
+  it('recognises its own commit when the reply was lost, so the retry succeeds', async () => {
+    const table = tables.next();
+    const url = new URL(DATABASE_URL);
+    const proxy = await cuttingProxy(url.hostname, Number(url.port || 5432));
+    try {
+      url.port = String(proxy.port);
+      const storage = await PostgresStorage.openRaw({ connectionString: url.toString(), table });
+      const draft = await storage.createCheckpoint('landed');
+      await draft.put('v', 'first attempt');
+      const cut = proxy.cutReplyTo('INSERT INTO');
+      const error = await failure(storage.commitCheckpoint(draft));
+      await cut;
+      expect(error.kind).toBe('Io');
+      // The server committed; only the reply was lost, so the client could not know.
+      const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+      expect(await other.checkpointIdentifiers()).toEqual(['landed']);
+      // Retrying with the same handle finds its own row: success, not AlreadyExists.
+      const saved = await storage.commitCheckpoint(draft);
+      expect(await saved.get('v')).toBe('first attempt');
+      await saved.release();
+      // Any other writer is still refused.
+      expect((await failure(other.createCheckpoint('landed'))).kind).toBe('AlreadyExists');
+      const [{ n }] = await sql<{ n: string }>(`SELECT count(*) AS n FROM "${table}_values"`);
+      expect(n).toBe('1');
+      await other.close();
+      await storage.close();
+    } finally {
+      await proxy.close();
+    }
+  });
 
   it('keeps working after the server drops its idle connections', async () => {
     const table = tables.next();

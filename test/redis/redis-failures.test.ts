@@ -5,6 +5,7 @@ import { CheckpointError } from 'checkpointable';
 import { RedisStorage, RedisUncommittedCheckpoint } from 'checkpointable/redis';
 import { PUBLISH } from '../../src/redis/redis-scripts';
 import { closedPort } from '../fixtures/db/closed-port';
+import { cuttingProxy } from '../fixtures/db/cutting-proxy';
 import { silentServer } from '../fixtures/db/silent-server';
 import { keysUnder, REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
 
@@ -180,6 +181,35 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     await storage.close();
     expect(client.status).toBe('ready'); // borrowed: left open
     await client.quit();
+  });
+
+  it('recognises its own commit when the reply was lost, so the retry succeeds', async () => {
+    const prefix = prefixes.next();
+    const url = new URL(REDIS_URL);
+    const proxy = await cuttingProxy(url.hostname, Number(url.port || 6379));
+    try {
+      url.port = String(proxy.port);
+      const storage = await RedisStorage.openRaw({ url: url.toString(), prefix });
+      const draft = await storage.createCheckpoint('landed');
+      await draft.put('v', 'first attempt');
+      const cut = proxy.cutReplyTo('eval');
+      const error = await failure(storage.commitCheckpoint(draft));
+      await cut;
+      expect(error.kind).toBe('Io');
+      // The script ran; only the reply was lost, so the client could not know.
+      const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+      expect(await other.checkpointIdentifiers()).toEqual(['landed']);
+      // Retrying with the same handle finds its own entry: success, not AlreadyExists,
+      // and the values the retry staged again are dropped.
+      const saved = await storage.commitCheckpoint(draft);
+      expect(await saved.get('v')).toBe('first attempt');
+      await saved.release();
+      expect(await keysUnder(admin, prefix)).toHaveLength(2);
+      await other.close();
+      await storage.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('publishes a handle once when its commit runs again after the first one landed', async () => {
