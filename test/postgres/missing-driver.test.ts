@@ -10,7 +10,7 @@ function openWithout(backend: 'postgres' | 'redis'): { kind?: string; message?: 
     ['-r', '@swc-node/register', join(ROOT, 'test/fixtures/db/open-without-driver.ts'), backend],
     { cwd: ROOT, encoding: 'utf8' },
   );
-  expect(result.stderr).toBe('');
+  expect(result.status, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as { kind?: string; message?: string };
 }
 
