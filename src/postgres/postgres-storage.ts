@@ -272,7 +272,10 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
         if (explicit) await client.query('ROLLBACK');
         const row = existing.rows[0];
         // This handle's earlier attempt landed although the reply to it was lost.
-        if (row?.commit_token === token) return await this.doLoad(identifier);
+        if (row?.commit_token === token) {
+          checkpoint.values.clear();
+          return await this.doLoad(identifier);
+        }
         throw alreadyCommitted(identifier);
       }
       const { id, created_at: createdAt } = inserted.rows[0];

@@ -288,7 +288,11 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       );
     }
     const entry = parseEntry(raw, identifier);
-    if (entry.dataId !== dataId) return this.doLoad(identifier); // an earlier attempt landed
+    if (entry.dataId !== dataId) {
+      // An earlier attempt of this handle landed although its reply was lost.
+      checkpoint.values.clear();
+      return this.doLoad(identifier);
+    }
     const keys = [...checkpoint.values.keys()];
     checkpoint.values.clear(); // the handle is used up; its bytes now live in Redis
     return new RedisCommittedCheckpoint(this, identifier, entry, keys);
