@@ -212,6 +212,57 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     }
   });
 
+  it('refuses to publish when staged values vanished before the publish step (eviction)', async () => {
+    const prefix = prefixes.next();
+    const url = new URL(REDIS_URL);
+    const proxy = await cuttingProxy(url.hostname, Number(url.port || 6379));
+    try {
+      url.port = String(proxy.port);
+      const storage = await RedisStorage.openRaw({ url: url.toString(), prefix });
+      const draft = await storage.createCheckpoint('evicted');
+      await draft.put('v', 1);
+      const { held, release } = proxy.holdRequest('eval');
+      const commit = storage.commitCheckpoint(draft).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await held; // values staged, publish script not yet at the server
+      const staged = await keysUnder(admin, `${prefix}data:`);
+      expect(staged).toHaveLength(1);
+      await admin.del(staged[0]); // what maxmemory eviction or an expired TTL does
+      release();
+      const error = (await commit) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Io');
+      expect(error.message).toBe(
+        `RedisStorage could not commit checkpoint "evicted" (Redis at ${url.host}, prefix "${prefix}"): the values sent expired or were evicted before the commit finished (stagingTtlMs is 3600000; check maxmemory-policy). Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)`,
+      );
+      expect(await storage.checkpointIdentifiers()).toEqual([]);
+      // The handle still has its values: the retry stages them again and publishes.
+      const saved = await storage.commitCheckpoint(draft);
+      expect(await saved.get('v')).toBe(1);
+      await saved.release();
+      await storage.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('commits a checkpoint larger than one staging batch (2,500 keys, 3 batches)', async () => {
+    const prefix = prefixes.next();
+    const storage = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+    const draft = await storage.createCheckpoint('wide');
+    for (let i = 0; i < 2500; i++) await draft.put(`k${i}`, i);
+    await (await storage.commitCheckpoint(draft)).release();
+    const loaded = await storage.loadCheckpoint('wide');
+    expect((await loaded.keys()).length).toBe(2500);
+    for (const i of [0, 999, 1000, 2499]) expect(await loaded.get(`k${i}`)).toBe(i);
+    await loaded.release();
+    const [data] = await keysUnder(admin, `${prefix}data:`);
+    expect(await admin.pttl(data)).toBe(-1);
+    await storage.close();
+  });
+
   it('publishes a handle once when its commit runs again after the first one landed', async () => {
     // The case a lost reply creates: the script ran, the client never heard. Running the
     // script again, as a retry or a resend does, must answer "committed", not AlreadyExists.
