@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStorage } from 'checkpointable/postgres';
-import { checkWorkers } from '../fixtures/db/check-workers';
+import { checkWorkers, commitConcurrently } from '../fixtures/db/check-workers';
 import { runWorkers } from '../fixtures/db/run-workers';
 import { DATABASE_URL, postgresAnswers, sql, TestTables } from './postgres-server';
 
@@ -20,6 +20,16 @@ describe.runIf(postgresAnswers())('PostgresStorage across processes', () => {
       expect(Number(n)).toBe(250 * 4);
     } finally {
       await reader.close();
+    }
+  });
+
+  it('100 concurrent commits from one process all land whole', async () => {
+    const table = tables.next();
+    const storage = await PostgresStorage.open({ connectionString: DATABASE_URL, table });
+    try {
+      await commitConcurrently(storage, 100);
+    } finally {
+      await storage.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisStorage } from 'checkpointable/redis';
-import { checkWorkers } from '../fixtures/db/check-workers';
+import { checkWorkers, commitConcurrently } from '../fixtures/db/check-workers';
 import { runWorkers } from '../fixtures/db/run-workers';
 import { keysUnder, REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
 
@@ -23,6 +23,16 @@ describe.runIf(redisAnswers())('RedisStorage across processes', () => {
     } finally {
       await reader.close();
       await client.quit();
+    }
+  });
+
+  it('100 concurrent commits from one process all land whole', async () => {
+    const prefix = prefixes.next();
+    const storage = await RedisStorage.open({ url: REDIS_URL, prefix });
+    try {
+      await commitConcurrently(storage, 100);
+    } finally {
+      await storage.close();
     }
   });
 });
