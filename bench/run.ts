@@ -24,13 +24,15 @@ async function main(): Promise<void> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
 
-  // CPU-bound work gets short, numerous samples; fsync-bound work fewer, longer ones.
+  // CPU-bound work gets a few long rounds. fsync- and network-bound work gets many short
+  // rounds: a neighbour's fsync burst then lands in one round's pair, not on one side of
+  // a long block, and the median of many round ratios shrugs it off.
   const cpu: Budget = quick
     ? { rounds: 3, time: 150, iterations: 10 }
     : { rounds: 9, time: 500, iterations: 20 };
   const io: Budget = quick
-    ? { rounds: 3, time: 200, iterations: 5 }
-    : { rounds: 7, time: 800, iterations: 10 };
+    ? { rounds: 5, time: 60, iterations: 3 }
+    : { rounds: 25, time: 120, iterations: 5 };
 
   const groups: Group[] = [
     { name: 'codec', run: () => codecBenchmarks(cpu) },

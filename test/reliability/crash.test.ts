@@ -13,7 +13,7 @@ const STRESS = process.env.STRESS === '1';
 const KILLS = STRESS ? 1000 : 50;
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 /** Kills land anywhere from right after open to several commits in. */
-const MAX_DELAY_MS = 150;
+const MAX_DELAY_MS = 100;
 const FIXTURE = 'test/fixtures/reliability/commit-loop.ts';
 const ID = /^run-(\d+)-cp-(\d+)$/;
 
