@@ -9,11 +9,11 @@ import {
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { withDeadline } from './deadline';
-import { loadDriver } from './load-driver';
+import { withDeadline } from '../server/deadline';
+import { loadDriver } from '../server/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
-import { describeCause, serverAddress, type ServerAddress } from './server-address';
-import { nameFromStored, storedName } from './stored-name';
+import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
+import { nameFromStored, storedName } from '../server/stored-name';
 
 /**
  * Options of {@link PostgresStorage.open}.

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
-import { withDeadline } from '../postgres/deadline';
-import { loadDriver } from '../postgres/load-driver';
-import { describeCause, serverAddress, type ServerAddress } from '../postgres/server-address';
-import { nameFromStored, storedName } from '../postgres/stored-name';
+import { withDeadline } from '../server/deadline';
+import { loadDriver } from '../server/load-driver';
+import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
+import { nameFromStored, storedName } from '../server/stored-name';
 import {
   BaseCommittedCheckpoint,
   BaseUncommittedCheckpoint,
