@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { CheckpointError, quote } from '../errors';
-import {
-  BaseCommittedCheckpoint,
-  BaseUncommittedCheckpoint,
-  keyNotFound,
-} from '../storage/base-checkpoints';
+import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
@@ -14,6 +10,7 @@ import { loadDriver } from '../server/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
 import { nameFromStored, storedName } from '../server/stored-name';
+import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 
 /**
  * Options of {@link PostgresStorage.open}.
@@ -419,33 +416,9 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
  * await storage.commitCheckpoint(draft); // one transaction
  * ```
  */
-export class PostgresUncommittedCheckpoint extends BaseUncommittedCheckpoint {
-  /** @internal the values put so far */
-  readonly values = new Map<string, Uint8Array>();
+export class PostgresUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
   /** @internal recorded with the row, so a retried commit recognises its own earlier attempt */
   readonly token = randomUUID();
-
-  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
-    this.values.set(key, bytes);
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    const bytes = this.values.get(key);
-    if (bytes === undefined) throw keyNotFound(this.identifier, key);
-    return bytes.slice();
-  }
-
-  protected async deleteKey(key: string): Promise<void> {
-    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.values.keys()];
-  }
-
-  protected async abandon(): Promise<void> {
-    this.values.clear();
-  }
 }
 
 /**

@@ -5,15 +5,12 @@ import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
 import { nameFromStored, storedName } from '../server/stored-name';
-import {
-  BaseCommittedCheckpoint,
-  BaseUncommittedCheckpoint,
-  keyNotFound,
-} from '../storage/base-checkpoints';
+import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { KEYS_IF_CURRENT, PUBLISH, REMOVE_IF_CURRENT } from './redis-scripts';
+import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 
 /**
  * Options of {@link RedisStorage.open}.
@@ -397,9 +394,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
  * await storage.commitCheckpoint(draft); // staged, then published by one script
  * ```
  */
-export class RedisUncommittedCheckpoint extends BaseUncommittedCheckpoint {
-  /** @internal the values put so far */
-  readonly values = new Map<string, Uint8Array>();
+export class RedisUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
   /** @internal names this handle's data hashes, so a retried commit recognises its own */
   readonly token = randomBytes(12).toString('hex');
   private attempts = 0;
@@ -407,28 +402,6 @@ export class RedisUncommittedCheckpoint extends BaseUncommittedCheckpoint {
   /** @internal a new data id for one commit attempt */
   nextDataId(): string {
     return `${this.token}.${this.attempts++}`;
-  }
-
-  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
-    this.values.set(key, bytes);
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    const bytes = this.values.get(key);
-    if (bytes === undefined) throw keyNotFound(this.identifier, key);
-    return bytes.slice();
-  }
-
-  protected async deleteKey(key: string): Promise<void> {
-    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.values.keys()];
-  }
-
-  protected async abandon(): Promise<void> {
-    this.values.clear();
   }
 }
 

@@ -1,11 +1,8 @@
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import {
-  BaseCommittedCheckpoint,
-  BaseUncommittedCheckpoint,
-  keyNotFound,
-} from './base-checkpoints';
+import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
 import type { CommittedCheckpoint, Storage } from './storage';
+import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 
 interface StoredCheckpoint {
   readonly createdAt: Date;
@@ -79,32 +76,7 @@ export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
 }
 
 /** An uncommitted checkpoint of a {@link MemoryStorage}. */
-export class MemoryUncommittedCheckpoint extends BaseUncommittedCheckpoint {
-  /** @internal the values put so far; taken over by the storage on commit */
-  readonly values = new Map<string, Uint8Array>();
-
-  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
-    this.values.set(key, bytes);
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    const bytes = this.values.get(key);
-    if (bytes === undefined) throw keyNotFound(this.identifier, key);
-    return bytes.slice();
-  }
-
-  protected async deleteKey(key: string): Promise<void> {
-    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.values.keys()];
-  }
-
-  protected async abandon(): Promise<void> {
-    this.values.clear();
-  }
-}
+export class MemoryUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
 
 /** A committed checkpoint of a {@link MemoryStorage}. */
 class MemoryCommittedCheckpoint extends BaseCommittedCheckpoint {
