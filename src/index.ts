@@ -15,6 +15,7 @@ export type {
 export { assertValidName, MAX_NAME_LENGTH } from './storage/names';
 export { BaseStorage } from './storage/base-storage';
 export { BaseUncommittedCheckpoint, BaseCommittedCheckpoint } from './storage/base-checkpoints';
+export { BufferedUncommittedCheckpoint } from './storage/buffered-uncommitted-checkpoint';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions, type FileDurability } from './storage/file-storage';
 export * from './wrappers';
