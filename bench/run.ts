@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (full: writes bench/results/latest.{md,json}) and
  * `npm run bench -- --quick` (under a minute: writes the git-ignored quick.*.tmp files).
- * `--only <substring>` runs only the workloads whose group name contains it.
+ * `--only <substring>` runs only the workloads whose group name contains it (and, like
+ * --quick, writes the git-ignored .tmp files).
  *
  * Every figure is a ratio to a baseline measured in the same run, interleaved, median of
  * several rounds (see harness.ts); nothing here is a wall-clock pass/fail.
@@ -72,7 +73,8 @@ async function main(): Promise<void> {
   }
   const meta = runMeta(quick);
   meta.duration = `${((Date.now() - started) / 1000).toFixed(0)} s`;
-  const files = writeResults(rows, meta, quick);
+  // A partial run (--only) must not overwrite the committed full results.
+  const files = writeResults(rows, meta, quick || only !== undefined);
   process.stdout.write(`bench: done in ${meta.duration}; wrote ${files.join(', ')}\n`);
 }
 
