@@ -19,6 +19,8 @@ import { exactMismatch } from '../fixtures/reliability/exact';
 
 const STRESS = process.env.STRESS === '1';
 const RUNS = STRESS ? 1000 : 100;
+/** Not a speed limit: only a guard against a hang, sized for the stress run. */
+const HANG_GUARD_MS = STRESS ? 3600_000 : 600_000;
 
 const HMAC_KEY = randomBytes(32);
 const ENCRYPTION_KEY = randomBytes(32);
@@ -183,59 +185,63 @@ afterAll(() => console.log(`corruption: cases tried=${casesTried}, every one a C
 for (const [mediumName, available, openMedium] of MEDIA) {
   describe.runIf(available())(`corruption under wrappers on ${mediumName}`, () => {
     for (const [chainName, config, binds] of CHAINS) {
-      it(`${chainName}: damaged stored bytes are a CheckpointError, never another value`, async () => {
-        const medium = await openMedium();
-        const chain = buildWrapperChain(medium.bare, config);
-        try {
-          const victim = await chain.createCheckpoint('victim');
-          await victim.put('v', VALUE);
-          await victim.put('w', OTHER_VALUE);
-          await (await chain.commitCheckpoint(victim)).release();
-          const other = await chain.createCheckpoint('other');
-          await other.put('v', OTHER_VALUE);
-          await (await chain.commitCheckpoint(other)).release();
-          const original = await medium.rawBytes('victim', 'v');
-          const moved = {
-            'other checkpoint': await medium.rawBytes('other', 'v'),
-            'other key': await medium.rawBytes('victim', 'w'),
-          };
-          const readVictim = async () => {
-            const saved = await chain.loadCheckpoint('victim');
-            try {
-              return await saved.get('v');
-            } finally {
-              await saved.release();
-            }
-          };
-          // The path itself works: the untouched bytes, written back, read exactly.
-          await medium.replaceBytes('victim', 'v', original);
-          expect(exactMismatch(await readVictim(), VALUE)).toBeUndefined();
-
-          await fc.assert(
-            fc.asyncProperty(damageArbitrary(binds), async (damage) => {
-              const damaged = applyDamage(original, damage, moved);
-              fc.pre(!damaged.equals(original));
-              await medium.replaceBytes('victim', 'v', damaged);
-              let caught: unknown;
-              let value: unknown;
+      it(
+        `${chainName}: damaged stored bytes are a CheckpointError, never another value`,
+        async () => {
+          const medium = await openMedium();
+          const chain = buildWrapperChain(medium.bare, config);
+          try {
+            const victim = await chain.createCheckpoint('victim');
+            await victim.put('v', VALUE);
+            await victim.put('w', OTHER_VALUE);
+            await (await chain.commitCheckpoint(victim)).release();
+            const other = await chain.createCheckpoint('other');
+            await other.put('v', OTHER_VALUE);
+            await (await chain.commitCheckpoint(other)).release();
+            const original = await medium.rawBytes('victim', 'v');
+            const moved = {
+              'other checkpoint': await medium.rawBytes('other', 'v'),
+              'other key': await medium.rawBytes('victim', 'w'),
+            };
+            const readVictim = async () => {
+              const saved = await chain.loadCheckpoint('victim');
               try {
-                value = await readVictim();
-              } catch (error) {
-                caught = error;
+                return await saved.get('v');
+              } finally {
+                await saved.release();
               }
-              casesTried++;
-              expect(
-                caught,
-                `${JSON.stringify(damage)} returned ${exactMismatch(value, VALUE) === undefined ? 'the original value' : 'a different value'}`,
-              ).toBeInstanceOf(CheckpointError);
-              expect(['Integrity', 'Deserialize']).toContain((caught as CheckpointError).kind);
-            }),
-            { numRuns: RUNS },
-          );
-        } finally {
-          await chain.close();
-        }
-      });
+            };
+            // The path itself works: the untouched bytes, written back, read exactly.
+            await medium.replaceBytes('victim', 'v', original);
+            expect(exactMismatch(await readVictim(), VALUE)).toBeUndefined();
+
+            await fc.assert(
+              fc.asyncProperty(damageArbitrary(binds), async (damage) => {
+                const damaged = applyDamage(original, damage, moved);
+                fc.pre(!damaged.equals(original));
+                await medium.replaceBytes('victim', 'v', damaged);
+                let caught: unknown;
+                let value: unknown;
+                try {
+                  value = await readVictim();
+                } catch (error) {
+                  caught = error;
+                }
+                casesTried++;
+                expect(
+                  caught,
+                  `${JSON.stringify(damage)} returned ${exactMismatch(value, VALUE) === undefined ? 'the original value' : 'a different value'}`,
+                ).toBeInstanceOf(CheckpointError);
+                expect(['Integrity', 'Deserialize']).toContain((caught as CheckpointError).kind);
+              }),
+              { numRuns: RUNS },
+            );
+          } finally {
+            await chain.close();
+          }
+        },
+        HANG_GUARD_MS,
+      );
     }
   });
 }

@@ -15,6 +15,8 @@ import { exactMismatch } from '../fixtures/reliability/exact';
 
 const STRESS = process.env.STRESS === '1';
 const RUNS = STRESS ? 2000 : 150;
+/** Not a speed limit: only a guard against a hang, sized for the stress run. */
+const HANG_GUARD_MS = STRESS ? 3600_000 : 600_000;
 
 @Checkpointable({ name: 'PropertyNode' })
 class GraphNode {
@@ -97,33 +99,37 @@ const STORAGES: [string, () => Promise<Storage>][] = [
 
 describe('manager property: arbitrary graphs of @Checkpointable classes round-trip exactly', () => {
   for (const [name, open] of STORAGES) {
-    it(`save + restore on ${name} (${RUNS} graphs)`, async () => {
-      const manager = new CheckpointManager(await open());
-      let n = 0;
-      let withSubclass = 0;
-      try {
-        await fc.assert(
-          fc.asyncProperty(graphs, async (graph) => {
-            const id = `graph-${n++}`;
-            await manager.save(id, { graph, first: graph.nodes[0] });
-            const back = await manager.restore(id, 'graph', Graph);
-            expect(back).toBeInstanceOf(Graph);
-            expect(exactMismatch(back, graph)).toBeUndefined();
-            // Polymorphism: a SpecialNode in a GraphNode[] field comes back as SpecialNode.
-            back.nodes.forEach((node, i) =>
-              expect(Object.getPrototypeOf(node)).toBe(Object.getPrototypeOf(graph.nodes[i])),
-            );
-            if (graph.nodes.some((x) => x instanceof SpecialNode)) withSubclass++;
-            const all = await manager.restoreAll(id);
-            expect(exactMismatch(all.first, graph.nodes[0])).toBeUndefined();
-            await manager.remove(id);
-          }),
-          { numRuns: RUNS },
-        );
-      } finally {
-        await manager.close();
-      }
-      expect(withSubclass).toBeGreaterThan(RUNS / 4);
-    });
+    it(
+      `save + restore on ${name} (${RUNS} graphs)`,
+      async () => {
+        const manager = new CheckpointManager(await open());
+        let n = 0;
+        let withSubclass = 0;
+        try {
+          await fc.assert(
+            fc.asyncProperty(graphs, async (graph) => {
+              const id = `graph-${n++}`;
+              await manager.save(id, { graph, first: graph.nodes[0] });
+              const back = await manager.restore(id, 'graph', Graph);
+              expect(back).toBeInstanceOf(Graph);
+              expect(exactMismatch(back, graph)).toBeUndefined();
+              // Polymorphism: a SpecialNode in a GraphNode[] field comes back as SpecialNode.
+              back.nodes.forEach((node, i) =>
+                expect(Object.getPrototypeOf(node)).toBe(Object.getPrototypeOf(graph.nodes[i])),
+              );
+              if (graph.nodes.some((x) => x instanceof SpecialNode)) withSubclass++;
+              const all = await manager.restoreAll(id);
+              expect(exactMismatch(all.first, graph.nodes[0])).toBeUndefined();
+              await manager.remove(id);
+            }),
+            { numRuns: RUNS },
+          );
+        } finally {
+          await manager.close();
+        }
+        expect(withSubclass).toBeGreaterThan(RUNS / 4);
+      },
+      HANG_GUARD_MS,
+    );
   }
 });
