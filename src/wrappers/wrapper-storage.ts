@@ -94,7 +94,12 @@ export class WrappedUncommittedCheckpoint extends BaseUncommittedCheckpoint {
   }
 
   protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
-    await this.inner.putBytes(key, this.wrapper.seal(this.identifier, key, bytes));
+    const sealed = this.wrapper.seal(this.identifier, key, bytes);
+    // `bytes` was encoded or copied by the outer handle, and `sealed` is either it or new:
+    // nobody else holds it, so our own inner handles may keep it without another copy.
+    const inner = this.inner;
+    if (inner instanceof BaseUncommittedCheckpoint) await inner.putOwnedBytes(key, sealed);
+    else await inner.putBytes(key, sealed);
   }
 
   protected async readBytes(key: string): Promise<Uint8Array> {
