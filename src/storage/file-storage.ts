@@ -4,14 +4,20 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CheckpointError, quote } from '../errors';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import {
-  BaseCommittedCheckpoint,
-  BaseUncommittedCheckpoint,
-  keyNotFound,
-} from './base-checkpoints';
+import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
-import { errorCode, FOLDER_MODE, ioError, syncFolder, writeNewFile } from './durable-fs';
+import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
+import {
+  errorCode,
+  FOLDER_MODE,
+  ioError,
+  readExactly,
+  syncFolder,
+  writeNewFile,
+  writeNewFileChunks,
+} from './durable-fs';
 import { folderName, identifierOf } from './file-names';
+import { buildPack, readPackHeader, type PackHeader } from './file-pack';
 import type { CommittedCheckpoint, Storage } from './storage';
 
 /**
@@ -33,38 +39,26 @@ export interface FileStorageOptions {
 /** The marker file that makes a folder a checkpoint store. */
 const MARKER = 'checkpointable.json';
 const MARKER_CONTENT = { format: 'checkpointable-file-storage', version: 1 };
-const MANIFEST = 'manifest.json';
-const MANIFEST_VERSION = 1;
-const VALUE_FILE = /^\d+\.v$/;
-
-interface Manifest {
-  format: number;
-  identifier: string;
-  createdAt: string;
-  /** key -> value file name inside the checkpoint folder */
-  keys: Record<string, string>;
-}
-
-/** This process's tag on staging folders, so a later open can tell live work from dead. */
+/** This process's tag on staging files, so a later open can tell live work from dead. */
 const PROCESS_TAG = `${encodeURIComponent(hostname())}-${process.pid}`;
-const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+$/;
+const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
 
 /**
  * Checkpoints in a folder on the local disk: the embedded default.
  *
  * Layout (see the README, "On-disk formats"):
  * ```
- * <dir>/checkpointable.json          marker: {"format":"checkpointable-file-storage","version":1}
- * <dir>/committed/<name>/manifest.json   identifier, createdAt, key -> file
- * <dir>/committed/<name>/<n>.v       one value's bytes
- * <dir>/staging/<host>-<pid>-<rand>/ an uncommitted checkpoint of a live process
- * <dir>/trash/<rand>/                a removed checkpoint being deleted
+ * <dir>/checkpointable.json               marker: {"format":"checkpointable-file-storage","version":1}
+ * <dir>/committed/<name>                  one committed checkpoint: a pack file (file-pack.ts)
+ * <dir>/staging/<host>-<pid>-<rand>.pack  a commit in progress
  * ```
- * A commit writes the manifest into the checkpoint's staging folder and renames the
- * folder into `committed/` in one step. The rename fails when the target exists (it is
- * never empty: it holds a manifest), so a committed checkpoint is never replaced, also
- * when two processes race. Staging folders of dead processes on this host are swept on
- * open. Folders are created 0700, files 0600.
+ * An uncommitted checkpoint lives in this process's memory until it is committed; nothing
+ * reaches the disk before. A commit writes the whole checkpoint as one file in `staging/`,
+ * fsyncs it, and publishes it with `link()` into `committed/`, which fails when the name
+ * exists, so a committed checkpoint is never replaced, also when processes race; then it
+ * fsyncs `committed/`. Two fsyncs per commit, whatever the number of keys. Removal is one
+ * `unlink`. Staging files of dead processes on this host are deleted on open. Folders are
+ * created 0700, files 0600.
  *
  * `FileStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
  * `FileStorage.openRaw()` returns the bare storage, for building wrapper chains.
@@ -85,7 +79,6 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   readonly durability: FileDurability;
   private readonly committedDir: string;
   private readonly stagingDir: string;
-  private readonly trashDir: string;
 
   private constructor(dir: string, durability: FileDurability) {
     super();
@@ -93,7 +86,6 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     this.durability = durability;
     this.committedDir = join(dir, 'committed');
     this.stagingDir = join(dir, 'staging');
-    this.trashDir = join(dir, 'trash');
   }
 
   /**
@@ -172,7 +164,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         );
         await fs.rename(temp, join(dir, MARKER));
       }
-      for (const sub of [this.committedDir, this.stagingDir, this.trashDir]) {
+      for (const sub of [this.committedDir, this.stagingDir]) {
         await fs.mkdir(sub, { recursive: true, mode: FOLDER_MODE });
       }
       if (this.isDurable) await syncFolder(dir);
@@ -203,20 +195,13 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     }
   }
 
-  /** Deletes what dead processes on this host left: staging folders and removed checkpoints. */
+  /** Deletes the staging files that dead processes on this host left behind. */
   private async sweep(): Promise<void> {
     const myHost = encodeURIComponent(hostname());
     for (const name of await readdirOrEmpty(this.stagingDir)) {
       const match = STAGING_NAME.exec(name);
       if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
-      await fs
-        .rm(join(this.stagingDir, name), { recursive: true, force: true })
-        .catch(() => undefined);
-    }
-    for (const name of await readdirOrEmpty(this.trashDir)) {
-      await fs
-        .rm(join(this.trashDir, name), { recursive: true, force: true })
-        .catch(() => undefined);
+      await fs.rm(join(this.stagingDir, name), { force: true }).catch(() => undefined);
     }
   }
 
@@ -228,42 +213,28 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   protected async doCreate(identifier: string): Promise<FileUncommittedCheckpoint> {
     const target = join(this.committedDir, folderName(identifier));
     if (await exists(target, identifier)) throw alreadyCommitted(identifier);
-    const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}`);
-    try {
-      await fs.mkdir(staging, { mode: FOLDER_MODE });
-    } catch (error) {
-      throw ioError('create the staging folder', staging, error, { identifier });
-    }
-    return new FileUncommittedCheckpoint(identifier, this, staging);
+    return new FileUncommittedCheckpoint(identifier, this);
   }
 
   protected async doCommit(checkpoint: FileUncommittedCheckpoint): Promise<CommittedCheckpoint> {
-    const { identifier, folder } = checkpoint;
+    const { identifier } = checkpoint;
     const target = join(this.committedDir, folderName(identifier));
-    const manifest: Manifest = {
-      format: MANIFEST_VERSION,
-      identifier,
-      createdAt: new Date().toISOString(),
-      keys: checkpoint.fileOfKey(),
-    };
+    const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`);
+    const { chunks, header } = buildPack(identifier, new Date(), checkpoint.values);
     try {
-      await checkpoint.dropUnreferencedFiles();
-      await fs.rm(join(folder, MANIFEST), { force: true }); // from an earlier, failed attempt
-      await writeNewFile(
-        join(folder, MANIFEST),
-        Buffer.from(JSON.stringify(manifest)),
-        this.isDurable,
-      );
-      if (this.isDurable) await syncFolder(folder);
+      await writeNewFileChunks(staging, chunks, this.isDurable);
     } catch (error) {
-      throw ioError('write the manifest in', folder, error, { identifier });
+      await fs.rm(staging, { force: true }).catch(() => undefined);
+      throw ioError('write', staging, error, { identifier });
     }
     try {
-      await fs.rename(folder, target);
+      // link(), unlike rename(), refuses an existing name: the commit is exclusive.
+      await fs.link(staging, target);
     } catch (error) {
-      const code = errorCode(error);
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw alreadyCommitted(identifier);
+      if (errorCode(error) === 'EEXIST') throw alreadyCommitted(identifier);
       throw ioError('publish the checkpoint as', target, error, { identifier });
+    } finally {
+      await fs.rm(staging, { force: true }).catch(() => undefined);
     }
     if (this.isDurable) {
       try {
@@ -272,32 +243,30 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         throw ioError('make the commit durable in', this.committedDir, error, { identifier });
       }
     }
-    return new FileCommittedCheckpoint(target, manifest);
+    checkpoint.values.clear(); // the handle is used up; do not hold the values twice
+    return new FileCommittedCheckpoint(target, header);
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
-    const folder = join(this.committedDir, folderName(identifier));
-    const manifest = await readManifest(folder, identifier);
-    if (manifest === undefined) throw checkpointNotFound(identifier);
-    return new FileCommittedCheckpoint(folder, manifest);
+    const path = join(this.committedDir, folderName(identifier));
+    const header = await readHeader(path, identifier);
+    if (header === undefined) throw checkpointNotFound(identifier);
+    return new FileCommittedCheckpoint(path, header);
   }
 
   protected async doRemove(identifier: string): Promise<void> {
-    const folder = join(this.committedDir, folderName(identifier));
-    const trash = join(this.trashDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}`);
-    // One rename takes the whole checkpoint out of view; deleting its files comes after.
+    const path = join(this.committedDir, folderName(identifier));
     try {
-      await fs.rename(folder, trash);
+      await fs.unlink(path);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') throw checkpointNotFound(identifier);
-      throw ioError('remove', folder, error, { identifier });
+      throw ioError('remove', path, error, { identifier });
     }
     try {
       if (this.isDurable) await syncFolder(this.committedDir);
     } catch (error) {
       throw ioError('make the removal durable in', this.committedDir, error, { identifier });
     }
-    await fs.rm(trash, { recursive: true, force: true }).catch(() => undefined);
   }
 
   protected async doList(): Promise<string[]> {
@@ -313,11 +282,10 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       if (identifier !== undefined) {
         identifiers.push(identifier);
       } else if (name.startsWith('~')) {
-        const manifest = await readManifest(join(this.committedDir, name), name).catch(
-          () => undefined,
-        );
-        if (manifest !== undefined && folderName(manifest.identifier) === name)
-          identifiers.push(manifest.identifier);
+        // Hashed names keep the identifier only in the pack's header.
+        const header = await readHeader(join(this.committedDir, name), name).catch(() => undefined);
+        if (header !== undefined && folderName(header.identifier) === name)
+          identifiers.push(header.identifier);
       }
     }
     return identifiers;
@@ -326,124 +294,27 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   protected async doClose(): Promise<void> {}
 }
 
-interface StagedValue {
-  readonly file: string;
-  readonly written: Promise<void>;
-}
-
 /**
- * An uncommitted checkpoint of a {@link FileStorage}: a staging folder holding one file
- * per `put`. Each put writes a new file and only then points the key at it, so a failed
- * put (a full disk) leaves the key's previous value in place.
+ * An uncommitted checkpoint of a {@link FileStorage}: its values stay in this process until
+ * the commit writes them as one file, so a crash before commit leaves nothing on disk.
  */
-export class FileUncommittedCheckpoint extends BaseUncommittedCheckpoint {
-  private readonly values = new Map<string, StagedValue>();
-  private readonly files = new Set<string>();
-  private nextFile = 0;
+export class FileUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
 
-  constructor(
-    identifier: string,
-    private readonly storage: FileStorage,
-    /** @internal the staging folder */
-    readonly folder: string,
-  ) {
-    super(identifier, storage);
-  }
-
-  protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {
-    const previous = this.values.get(key);
-    const file = `${this.nextFile++}.v`;
-    this.files.add(file);
-    const path = join(this.folder, file);
-    const staged: StagedValue = {
-      file,
-      written: writeNewFile(path, bytes, this.storage.isDurable),
-    };
-    // The key points at the new file at call time, so calls take effect in call order.
-    this.values.set(key, staged);
-    try {
-      await staged.written;
-    } catch (error) {
-      if (this.values.get(key) === staged) {
-        if (previous === undefined) this.values.delete(key);
-        else this.values.set(key, previous);
-      }
-      throw ioError('write', path, error, { identifier: this.identifier, key });
-    }
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    const staged = this.values.get(key);
-    if (staged === undefined) throw keyNotFound(this.identifier, key);
-    try {
-      await staged.written;
-    } catch {
-      return this.readBytes(key); // that put failed and handed the key back; read what it holds now
-    }
-    const path = join(this.folder, staged.file);
-    try {
-      return await fs.readFile(path);
-    } catch (error) {
-      throw ioError('read', path, error, { identifier: this.identifier, key });
-    }
-  }
-
-  protected async deleteKey(key: string): Promise<void> {
-    if (!this.values.delete(key)) throw keyNotFound(this.identifier, key);
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.values.keys()];
-  }
-
-  protected async abandon(): Promise<void> {
-    this.values.clear();
-    try {
-      await fs.rm(this.folder, { recursive: true, force: true });
-    } catch (error) {
-      throw ioError('delete the staging folder', this.folder, error, {
-        identifier: this.identifier,
-      });
-    }
-  }
-
-  /** @internal key -> file, for the manifest */
-  fileOfKey(): Record<string, string> {
-    const out: Record<string, string> = Object.create(null);
-    for (const [key, staged] of this.values) out[key] = staged.file;
-    return out;
-  }
-
-  /** @internal deletes files of overwritten, removed or failed puts before publishing */
-  async dropUnreferencedFiles(): Promise<void> {
-    const referenced = new Set([...this.values.values()].map((v) => v.file));
-    for (const file of this.files) {
-      if (!referenced.has(file)) {
-        await fs.rm(join(this.folder, file), { force: true });
-        this.files.delete(file);
-      }
-    }
-  }
-}
-
-/** A committed checkpoint of a {@link FileStorage}: its manifest, read once. */
+/** A committed checkpoint of a {@link FileStorage}: its pack header, read once. */
 class FileCommittedCheckpoint extends BaseCommittedCheckpoint {
-  private readonly files: Map<string, string>;
-
   constructor(
-    private readonly folder: string,
-    manifest: Manifest,
+    private readonly path: string,
+    private readonly header: PackHeader,
   ) {
-    super(manifest.identifier, new Date(manifest.createdAt));
-    this.files = new Map(Object.entries(manifest.keys));
+    super(header.identifier, new Date(header.createdAt));
   }
 
   protected async readBytes(key: string): Promise<Uint8Array> {
-    const file = this.files.get(key);
-    if (file === undefined) throw keyNotFound(this.identifier, key);
-    const path = join(this.folder, file);
+    const entry = this.header.keys.get(key);
+    if (entry === undefined) throw keyNotFound(this.identifier, key);
+    let handle: fs.FileHandle;
     try {
-      return await fs.readFile(path);
+      handle = await fs.open(this.path, 'r');
     } catch (error) {
       if (errorCode(error) === 'ENOENT') {
         throw new CheckpointError(
@@ -452,56 +323,45 @@ class FileCommittedCheckpoint extends BaseCommittedCheckpoint {
           { identifier: this.identifier, key, cause: error },
         );
       }
-      throw ioError('read', path, error, { identifier: this.identifier, key });
+      throw ioError('read', this.path, error, { identifier: this.identifier, key });
+    }
+    try {
+      return await readExactly(handle, this.header.dataStart + entry[0], entry[1]);
+    } catch (error) {
+      throw ioError('read', this.path, error, { identifier: this.identifier, key });
+    } finally {
+      await handle.close();
     }
   }
 
   protected async listKeys(): Promise<string[]> {
-    return [...this.files.keys()];
+    return [...this.header.keys.keys()];
   }
 }
 
-/** Reads and checks a checkpoint folder's manifest; undefined when there is none. */
-async function readManifest(folder: string, identifier: string): Promise<Manifest | undefined> {
-  const path = join(folder, MANIFEST);
-  let text: string;
+/** Reads and checks a committed checkpoint's header; undefined when there is no such file. */
+async function readHeader(path: string, identifier: string): Promise<PackHeader | undefined> {
+  let handle: fs.FileHandle;
   try {
-    text = await fs.readFile(path, 'utf8');
+    handle = await fs.open(path, 'r');
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw ioError('read', path, error, { identifier });
   }
-  let manifest: Manifest;
   try {
-    manifest = JSON.parse(text) as Manifest;
+    const { size } = await handle.stat();
+    return await readPackHeader(path, size, (position, length) =>
+      readExactly(handle, position, length),
+    );
   } catch (error) {
-    throw badManifest(path, identifier, 'it is not valid JSON', error);
+    if (error instanceof CheckpointError) {
+      throw new CheckpointError(error.kind, error.message, { identifier, cause: error.cause });
+    }
+    throw ioError('read', path, error, { identifier });
+  } finally {
+    await handle.close();
   }
-  if (
-    manifest?.format !== MANIFEST_VERSION ||
-    typeof manifest.identifier !== 'string' ||
-    typeof manifest.createdAt !== 'string' ||
-    manifest.keys === null ||
-    typeof manifest.keys !== 'object' ||
-    !Object.values(manifest.keys).every((file) => typeof file === 'string' && VALUE_FILE.test(file))
-  ) {
-    throw badManifest(path, identifier, `it does not have manifest format ${MANIFEST_VERSION}`);
-  }
-  return manifest;
-}
-
-function badManifest(
-  path: string,
-  identifier: string,
-  problem: string,
-  cause?: unknown,
-): CheckpointError {
-  return new CheckpointError(
-    'Deserialize',
-    `The manifest of checkpoint ${quote(identifier)} (${path}) is damaged: ${problem}. Restore the folder from a backup or remove the checkpoint.`,
-    { identifier, cause },
-  );
 }
 
 async function exists(path: string, identifier: string): Promise<boolean> {

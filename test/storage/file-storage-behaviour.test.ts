@@ -7,7 +7,7 @@ import {
   writeFileSync,
   mkdirSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,6 +21,11 @@ import { mountTmpfs, type Tmpfs } from './tmpfs';
 import { LOOP_KEYS, loopValue } from '../fixtures/storage/file-child';
 
 const CHILD = 'test/fixtures/storage/file-child.ts';
+
+/** The name a process with `pid` on this host gives its staging file during a commit. */
+function stagingName(pid: number): string {
+  return `${encodeURIComponent(hostname())}-${pid}-0123456789abcdef.pack`;
+}
 const fresh = () => mkdtempSync(join(tmpdir(), 'cp-file-'));
 
 async function expectKind(
@@ -58,12 +63,17 @@ describe('FileStorage.open', () => {
     const draft = await storage.createCheckpoint('order 42');
     await draft.put('k', 1);
     await (await storage.commitCheckpoint(draft)).release();
-    const folder = join(dir, 'committed', 'order%2042');
-    expect(statSync(folder).mode & 0o777).toBe(0o700);
-    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 1, identifier: 'order 42', keys: { k: '0.v' } });
-    expect(statSync(join(folder, 'manifest.json')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(folder, '0.v')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'committed')).mode & 0o777).toBe(0o700);
+    const pack = readFileSync(join(dir, 'committed', 'order%2042'));
+    expect(statSync(join(dir, 'committed', 'order%2042')).mode & 0o777).toBe(0o600);
+    expect(pack.subarray(0, 5)).toEqual(Buffer.from('CPFS\u0001', 'latin1'));
+    const headerLength = pack.readUInt32LE(5);
+    const header = JSON.parse(pack.toString('utf8', 9, 9 + headerLength));
+    expect(header).toMatchObject({
+      identifier: 'order 42',
+      keys: [['k', 0, pack.length - 9 - headerLength]],
+    });
+    expect(readdirSync(join(dir, 'staging'))).toEqual([]);
   });
 
   it('opens an existing empty folder', async () => {
@@ -113,26 +123,31 @@ describe('FileStorage.open', () => {
 });
 
 describe('FileStorage across processes', () => {
-  it('sweeps the staging folder of a process that died, never listing it', async () => {
+  it('sweeps the staging file a killed process left mid-commit, never listing it', async () => {
     const dir = fresh();
     await (await open(dir)).close();
-    const child = startChild(CHILD, [dir, 'abandon', 'orphan']);
-    expect(await child.exited).toBe(0);
-    expect(readdirSync(join(dir, 'staging'))).toHaveLength(1);
+    // A real process that has ended: its pid is dead, as after a SIGKILL mid-commit.
+    const child = startChild(CHILD, [dir, 'hold', 'orphan']);
+    await child.waitFor((l) => l === 'ready');
+    const stale = stagingName(child.process.pid!);
+    child.process.kill('SIGKILL');
+    await child.exited;
+    writeFileSync(join(dir, 'staging', stale), 'half a pack');
     const storage = await open(dir);
     expect(readdirSync(join(dir, 'staging'))).toEqual([]);
     expect(await storage.checkpointIdentifiers()).toEqual([]);
-    // The identifier was never committed, so it is free.
     await (await storage.commitCheckpoint(await storage.createCheckpoint('orphan'))).release();
   });
 
-  it('leaves the staging folder of a live process alone', async () => {
+  it('leaves the staging file of a live process alone', async () => {
     const dir = fresh();
     await (await open(dir)).close();
     const child = startChild(CHILD, [dir, 'hold', 'busy']);
     await child.waitFor((l) => l === 'ready');
+    const live = stagingName(child.process.pid!);
+    writeFileSync(join(dir, 'staging', live), 'a commit in progress');
     await (await open(dir)).close();
-    expect(readdirSync(join(dir, 'staging'))).toHaveLength(1);
+    expect(readdirSync(join(dir, 'staging'))).toEqual([live]);
     child.process.stdin!.write('go\n');
     await child.exited;
   });
@@ -196,7 +211,7 @@ describe('FileStorage when the disk fails', () => {
     mount = undefined;
   });
 
-  it('reports a full disk as Io, keeps the key previous value, and loses no committed checkpoint', async (context) => {
+  it('reports a full disk as Io at commit, keeps the draft whole, and loses no committed checkpoint', async (context) => {
     const m = mountTmpfs(1024);
     if (typeof m === 'string') return context.skip(m);
     mount = m;
@@ -206,24 +221,23 @@ describe('FileStorage when the disk fails', () => {
     await (await storage.commitCheckpoint(keep)).release();
 
     const draft = await storage.createCheckpoint('too-big');
-    await draft.put('big', 'small at first');
-    const error = await expectKind(draft.put('big', Buffer.alloc(2 * 1024 * 1024, 1)), 'Io');
+    await draft.put('small', 'still here');
+    await draft.put('big', Buffer.alloc(2 * 1024 * 1024, 1));
+    const error = await expectKind(storage.commitCheckpoint(draft), 'Io');
     expect(error.message).toMatch(
       /^Could not write .*: the disk is full; free space and retry \(ENOSPC\)\.$/,
     );
     expect(error.identifier).toBe('too-big');
-    expect(error.key).toBe('big');
-    expect(await draft.get('big')).toBe('small at first');
-    await draft.discard();
+    // The failed commit handed the draft back whole, and left no partial file behind.
+    expect(await draft.get('small')).toBe('still here');
+    expect(readdirSync(join(m.dir, 'store', 'staging'))).toEqual([]);
+    await draft.remove('big');
+    await (await storage.commitCheckpoint(draft)).release();
 
     const loaded = await storage.loadCheckpoint('keep');
     expect(await loaded.get('v')).toBe('safe');
     await loaded.release();
-    // Discarding gave the space back: work goes on.
-    const after = await storage.createCheckpoint('after');
-    await after.put('v', 1);
-    await (await storage.commitCheckpoint(after)).release();
-    expect(await storage.checkpointIdentifiers()).toEqual(['after', 'keep']);
+    expect(await storage.checkpointIdentifiers()).toEqual(['keep', 'too-big']);
   });
 
   it('reports a read-only file system as Io and still reads every committed checkpoint', async (context) => {
@@ -239,10 +253,13 @@ describe('FileStorage when the disk fails', () => {
     m.remountReadOnly();
 
     const storage = await open(dir);
-    const error = await expectKind(storage.createCheckpoint('new'), 'Io');
+    const refused = await storage.createCheckpoint('new');
+    await refused.put('v', 1);
+    const error = await expectKind(storage.commitCheckpoint(refused), 'Io');
     expect(error.message).toMatch(
       /the file system is read-only; mount it read-write or choose another folder \(EROFS\)\.$/,
     );
+    await refused.discard();
     await expectKind(storage.removeCheckpoint('keep'), 'Io');
     expect(await storage.checkpointIdentifiers()).toEqual(['keep']);
     const loaded = await storage.loadCheckpoint('keep');
@@ -272,15 +289,28 @@ describe('FileStorage layout details', () => {
     expect(await storage.checkpointIdentifiers()).toEqual([]);
   });
 
-  it('publishes only the files of the final values of an overwritten key', async () => {
+  it('refuses a damaged pack file with Deserialize naming the file', async () => {
     const dir = fresh();
     const storage = await open(dir);
     const draft = await storage.createCheckpoint('c');
-    await draft.put('k', 1);
-    await draft.put('k', 2);
-    await draft.put('gone', 3);
-    await draft.remove('gone');
+    await draft.put('k', 'value');
     await (await storage.commitCheckpoint(draft)).release();
-    expect(readdirSync(join(dir, 'committed', 'c')).sort()).toEqual(['1.v', 'manifest.json']);
+    const path = join(dir, 'committed', 'c');
+    const good = readFileSync(path);
+    for (const damaged of [
+      good.subarray(0, good.length - 1),
+      Buffer.concat([good, Buffer.from('x')]),
+      Buffer.from('CPFS\u0002'),
+    ]) {
+      writeFileSync(path, damaged);
+      const error = await expectKind(storage.loadCheckpoint('c'), 'Deserialize');
+      expect(error.message).toMatch(/^The checkpoint file .* is damaged: /);
+      expect(error.message).toContain(path);
+      expect(error.identifier).toBe('c');
+    }
+    writeFileSync(path, good);
+    const loaded = await storage.loadCheckpoint('c');
+    expect(await loaded.get('k')).toBe('value');
+    await loaded.release();
   });
 });
