@@ -16,6 +16,7 @@ import { postgresAnswers, TestTables } from '../postgres/postgres-server';
 import { redisAnswers, TestPrefixes } from '../redis/redis-server';
 import { openBackend } from '../fixtures/reliability/backends';
 import { exactMismatch } from '../fixtures/reliability/exact';
+import { buildPack, readPackHeader } from '../../src/storage/file-pack';
 
 const STRESS = process.env.STRESS === '1';
 const RUNS = STRESS ? 1000 : 100;
@@ -70,22 +71,35 @@ function throughBareStorage(bare: Storage): Medium {
   };
 }
 
-/** Damage done to the files themselves, under a FileStorage folder. */
+/**
+ * Damage done to the files themselves, under a FileStorage folder. The pack is rebuilt
+ * around the damaged value with a consistent header, as an attacker who knows the format
+ * would, so that it is the wrapper (not the pack's own size check) that must notice.
+ */
 async function fileMedium(dir: string): Promise<Medium> {
   const bare = await FileStorage.openRaw(dir, { durability: 'atomic' });
-  const fileOf = async (identifier: string, key: string) => {
-    // Identifiers here are plain ASCII, so the folder name is the identifier itself.
-    const folder = join(dir, 'committed', identifier);
-    const manifest = JSON.parse(await fs.readFile(join(folder, 'manifest.json'), 'utf8')) as {
-      keys: Record<string, string>;
-    };
-    return join(folder, manifest.keys[key]);
+  // Identifiers here are plain ASCII, so the file name is the identifier itself.
+  const packOf = async (identifier: string) => {
+    const path = join(dir, 'committed', identifier);
+    const file = await fs.readFile(path);
+    const header = await readPackHeader(path, file.length, async (at, n) =>
+      file.subarray(at, at + n),
+    );
+    const values = new Map<string, Uint8Array>();
+    for (const [key, [offset, length]] of header.keys) {
+      values.set(key, file.subarray(header.dataStart + offset, header.dataStart + offset + length));
+    }
+    return { path, header, values };
   };
   return {
     bare,
-    rawBytes: async (identifier, key) => fs.readFile(await fileOf(identifier, key)),
-    replaceBytes: async (identifier, key, bytes) =>
-      fs.writeFile(await fileOf(identifier, key), bytes),
+    rawBytes: async (identifier, key) => Buffer.from((await packOf(identifier)).values.get(key)!),
+    replaceBytes: async (identifier, key, bytes) => {
+      const { path, header, values } = await packOf(identifier);
+      values.set(key, bytes);
+      const { chunks } = buildPack(header.identifier, new Date(header.createdAt), values);
+      await fs.writeFile(path, Buffer.concat(chunks));
+    },
     close: () => bare.close(),
   };
 }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RECOMMENDED_CHAIN } from './chains';
 import { caught, KEY_A, KEY_B, KEYRINGS, SECRETS } from './test-keys';
+import { buildPack, readPackHeader } from '../../src/storage/file-pack';
 
 /** The wrapper classes of a chain, outermost first, down to the medium. */
 function layers(storage: Storage): string[] {
@@ -195,27 +196,42 @@ const root = mkdtempSync(join(tmpdir(), 'cp-chain-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 
-/** The folder and manifest of the only committed checkpoint in `dir`. */
+/**
+ * The values stored in the only committed checkpoint in `dir`, and a way to write the pack
+ * file back with changed values and a consistent header, as someone with write access to
+ * the folder who knows the format would.
+ */
 async function onlyCheckpoint(dir: string) {
-  const folder = join(dir, 'committed', (await fs.readdir(join(dir, 'committed')))[0]);
-  const path = join(folder, 'manifest.json');
-  const manifest = JSON.parse(await fs.readFile(path, 'utf8')) as { keys: Record<string, string> };
-  return { folder, manifest, path };
+  const path = join(dir, 'committed', (await fs.readdir(join(dir, 'committed')))[0]);
+  const file = await fs.readFile(path);
+  const header = await readPackHeader(path, file.length, async (at, n) =>
+    file.subarray(at, at + n),
+  );
+  const values = new Map<string, Buffer>();
+  for (const [key, [offset, length]] of header.keys) {
+    values.set(
+      key,
+      Buffer.from(file.subarray(header.dataStart + offset, header.dataStart + offset + length)),
+    );
+  }
+  const rewrite = async () => {
+    const { chunks } = buildPack(header.identifier, new Date(header.createdAt), values);
+    await fs.writeFile(path, Buffer.concat(chunks));
+  };
+  return { values, rewrite };
 }
 
 describe('wrapper chains over FileStorage', () => {
-  it('detects a value file damaged on disk, and reads the undamaged ones', async () => {
+  it('detects a value damaged on disk, and reads the undamaged ones', async () => {
     const dir = join(root, `d${dirs++}`);
     const storage = buildWrapperChain(await FileStorage.openRaw(dir), RECOMMENDED_CHAIN);
     await commit(storage, 'orders', { a: { n: 1 }, b: { n: 2 } });
-    const { folder, manifest } = await onlyCheckpoint(dir);
-    const file = join(folder, manifest.keys.b);
-    const bytes = await fs.readFile(file);
+    const { values, rewrite } = await onlyCheckpoint(dir);
+    const bytes = values.get('b')!;
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('CPCK');
     expect(bytes.includes(Buffer.from('"n"'))).toBe(false); // encrypted under the checksum
     bytes[bytes.length - 5] ^= 0x04;
-    await fs.chmod(file, 0o600);
-    await fs.writeFile(file, bytes);
+    await rewrite();
     const loaded = await storage.loadCheckpoint('orders');
     expect(await loaded.get('a')).toEqual({ n: 1 });
     const error = (await caught(loaded.get('b'))) as CheckpointError;
@@ -225,7 +241,7 @@ describe('wrapper chains over FileStorage', () => {
     await storage.close();
   });
 
-  it('detects value files swapped on disk with HMAC or encryption; a checksum alone does not', async () => {
+  it('detects values swapped on disk with HMAC or encryption; a checksum alone does not', async () => {
     for (const [chain, detected] of [
       [RECOMMENDED_CHAIN, true],
       [[{ hmac: { key: KEY_A } }], true],
@@ -235,11 +251,10 @@ describe('wrapper chains over FileStorage', () => {
       const dir = join(root, `d${dirs++}`);
       const storage = buildWrapperChain(await FileStorage.openRaw(dir), chain);
       await commit(storage, 'account', { balance: 10, limit: 1_000_000 });
-      // Someone with write access to the folder points "balance" at the "limit" file.
-      const { manifest, path } = await onlyCheckpoint(dir);
-      manifest.keys.balance = manifest.keys.limit;
-      await fs.chmod(path, 0o600);
-      await fs.writeFile(path, JSON.stringify(manifest));
+      // Someone with write access to the folder copies the "limit" value over "balance".
+      const { values, rewrite } = await onlyCheckpoint(dir);
+      values.set('balance', values.get('limit')!);
+      await rewrite();
       const result = await caught(read(storage, 'account', 'balance'));
       if (detected) {
         expect(result).toBeInstanceOf(CheckpointError);
