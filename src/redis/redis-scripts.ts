@@ -4,8 +4,45 @@
  * index and one data hash), which keeps them valid on Redis Cluster when the prefix
  * carries a hash tag such as `{checkpoints}:`.
  *
+ * The storage registers them with ioredis's `defineCommand` (see {@link SCRIPTS}), so
+ * each is sent in full once per connection and then called by its SHA1 (EVALSHA); after
+ * a `SCRIPT FLUSH` or a failover, ioredis sees `NOSCRIPT` and sends the text again.
+ * (A NOSCRIPT reply means the script did not run, so that resend can never apply twice.)
+ *
  * An index entry is `<dataId> <createdAt in ms>`; `<dataId>` is `<handle token>.<attempt>`.
  */
+
+/**
+ * Writes a small checkpoint and publishes it, in one round trip: the commit of every
+ * checkpoint within RedisStorage's one-round-trip bound (see `redis-storage.ts`).
+ * KEYS: index, new data hash. ARGV: stored identifier, handle token, data id, then key
+ * and value pairs. Returns `{1, entry}` when published (or when this handle's earlier
+ * attempt already was: a retry after a lost reply), `{0, entry}` when another commit
+ * holds the identifier. The identifier is checked before anything is written, so a
+ * refused commit leaves nothing behind, and nothing ever needs a time-to-live.
+ *
+ * The pairs are spread into one HSET with `unpack`, which Redis's Lua allows up to
+ * about 8,000 values (LUAI_MAXCSTACK); the storage's bound of 1,000 keys (2,000 values)
+ * stays well inside it.
+ *
+ * @example
+ * ```ts
+ * await client.eval(WRITE_AND_PUBLISH, 2, index, dataKey, identifier, token, dataId, 'k', bytes);
+ * ```
+ */
+export const WRITE_AND_PUBLISH = `
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if entry then
+  local published = string.match(entry, '^(%S+)')
+  if string.sub(published, 1, #ARGV[2] + 1) == ARGV[2] .. '.' then return {1, entry} end
+  return {0, entry}
+end
+if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
+local t = redis.call('TIME')
+entry = ARGV[3] .. ' ' .. t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+redis.call('HSET', KEYS[1], ARGV[1], entry)
+return {1, entry}
+`;
 
 /**
  * Publishes a staged data hash as checkpoint ARGV[1].
@@ -64,3 +101,20 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('UNLINK', KEYS[2])
 return 1
 `;
+
+/**
+ * The scripts under the names RedisStorage registers them with (`defineCommand`). The
+ * names carry the library's name, since a borrowed client is the application's own and
+ * may define commands of its own.
+ *
+ * @example
+ * ```ts
+ * for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 2, lua });
+ * ```
+ */
+export const SCRIPTS = {
+  checkpointableWriteAndPublish: WRITE_AND_PUBLISH,
+  checkpointablePublish: PUBLISH,
+  checkpointableKeysIfCurrent: KEYS_IF_CURRENT,
+  checkpointableRemoveIfCurrent: REMOVE_IF_CURRENT,
+} as const;

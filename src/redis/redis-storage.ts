@@ -9,7 +9,7 @@ import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoint
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { KEYS_IF_CURRENT, PUBLISH, REMOVE_IF_CURRENT } from './redis-scripts';
+import { SCRIPTS } from './redis-scripts';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 
 /**
@@ -58,11 +58,28 @@ export interface RedisStorageOptions {
   connectionName?: string;
 }
 
-/** Fields and bytes per HSET of a commit: few round trips, no giant command. */
+/** Fields and bytes per HSET of a staged commit: few round trips, no giant command. */
 const FIELDS_PER_HSET = 1000;
 const BYTES_PER_HSET = 8 * 1024 * 1024;
+/**
+ * The one-round-trip bound: a checkpoint of at most this many keys and bytes (values
+ * plus key names) is written and published by one script. Why these numbers:
+ * - Keys: the script spreads the pairs into one HSET with Lua's `unpack`, which fails
+ *   past about 8,000 values; 1,000 keys are 2,000, and match one staging batch.
+ * - Bytes: a script's arguments are copied into Lua strings and back into Redis values,
+ *   two extra copies a plain HSET does not make, all while the server runs nothing else.
+ *   At 1 MiB those copies cost well under a millisecond of server time, about what the
+ *   two round trips they save cost; beyond it they would cost more than they save, and
+ *   every other client would wait for them. The staged path keeps each command bounded.
+ */
+const ONE_TRIP_KEYS = 1000;
+const ONE_TRIP_BYTES = 1024 * 1024;
 /** How often load and remove re-read an index entry that changed under them. */
 const RETRIES = 5;
+
+/** The client with the scripts registered on it (`defineCommand`: EVALSHA, EVAL if unknown). */
+type ScriptedClient = Redis &
+  Record<keyof typeof SCRIPTS, (...args: (string | Buffer)[]) => Promise<unknown>>;
 
 interface IndexEntry {
   readonly raw: string;
@@ -83,13 +100,19 @@ interface IndexEntry {
  * is escaped (see `stored-name.ts`). Values are binary-safe Buffers.
  *
  * An uncommitted checkpoint lives in this process, as the encoded bytes `put` produced,
- * until `commitCheckpoint`; a crashed process leaves nothing behind. Commit then
- * 1. writes the values into a new data hash, in batches, each batch with a time-to-live
- *    (`stagingTtlMs`) in the same MULTI, so a commit that dies half way leaves only
- *    keys that expire, and no single command grows with the checkpoint;
- * 2. runs one Lua script that, atomically, refuses an identifier already in the index
- *    (`AlreadyExists`, whichever process committed it), checks that every staged value
- *    is there, removes the time-to-live and adds the index entry.
+ * until `commitCheckpoint`; a crashed process leaves nothing behind. Commit then takes
+ * one of two paths, both ending in one atomic Lua script (every script is registered
+ * with `defineCommand`, so it travels as a SHA1 after its first use on a connection):
+ * - Small (at most 1,000 keys and 1 MiB, the common case): one script, one round trip,
+ *   refuses an identifier already in the index (`AlreadyExists`, whichever process
+ *   committed it), writes the data hash and adds the index entry. Nothing is written
+ *   before the check, so a refused or cut-off commit leaves nothing behind.
+ * - Staged (anything larger):
+ *   1. write the values into a new data hash, in batches, each batch with a time-to-live
+ *      (`stagingTtlMs`) in the same MULTI, so a commit that dies half way leaves only
+ *      keys that expire, and no single command grows with the checkpoint;
+ *   2. one script refuses an identifier already in the index, checks that every staged
+ *      value is there, removes the time-to-live and adds the index entry.
  * Readers look only at the index, so they see all of a checkpoint or nothing. A lost
  * connection fails the commit with `Io` and leaves the handle open. If it dropped after
  * the script ran, retrying with the same handle finds its own entry and succeeds.
@@ -115,6 +138,13 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
   readonly server: string;
   /** @internal the index hash's key */
   readonly indexKey: string;
+  /**
+   * @internal the one-round-trip bound (keys, bytes); tests lower it below zero to send
+   * every commit down the staged path
+   */
+  oneTrip = { keys: ONE_TRIP_KEYS, bytes: ONE_TRIP_BYTES };
+  /** @internal the client, with the storage's scripts registered on it */
+  readonly scripts: ScriptedClient;
 
   private constructor(
     /** @internal */
@@ -128,6 +158,11 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     this.prefix = prefix;
     this.server = address.display;
     this.indexKey = `${prefix}index`;
+    // On a borrowed client this adds methods under the library's own names (SCRIPTS);
+    // defining them again, as a second storage on the same client does, is harmless.
+    for (const [name, lua] of Object.entries(SCRIPTS))
+      client.defineCommand(name, { numberOfKeys: 2, lua });
+    this.scripts = client as ScriptedClient;
   }
 
   /**
@@ -250,6 +285,19 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       action,
       { identifier },
       async () => {
+        if (this.fitsOneTrip(checkpoint.values)) {
+          const args: (string | Buffer)[] = [];
+          for (const [key, bytes] of checkpoint.values)
+            args.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+          return (await this.scripts.checkpointableWriteAndPublish(
+            this.indexKey,
+            dataKey,
+            storedName(identifier),
+            checkpoint.token,
+            dataId,
+            ...args,
+          )) as [number, string];
+        }
         for (const batch of batches(checkpoint.values)) {
           const fields: (string | Buffer)[] = [];
           for (const [key, bytes] of batch)
@@ -262,9 +310,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
           const failed = replies?.find(([error]) => error !== null)?.[0];
           if (replies === null || failed) throw failed ?? new Error('MULTI was aborted');
         }
-        return (await this.client.eval(
-          PUBLISH,
-          2,
+        return (await this.scripts.checkpointablePublish(
           this.indexKey,
           dataKey,
           storedName(identifier),
@@ -301,9 +347,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
       const keys = (await this.run(`load checkpoint ${quote(identifier)}`, { identifier }, () =>
-        this.client.eval(
-          KEYS_IF_CURRENT,
-          2,
+        this.scripts.checkpointableKeysIfCurrent(
           this.indexKey,
           this.dataKey(entry.dataId),
           stored,
@@ -323,9 +367,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
       const removed = await this.run(`remove checkpoint ${quote(identifier)}`, { identifier }, () =>
-        this.client.eval(
-          REMOVE_IF_CURRENT,
-          2,
+        this.scripts.checkpointableRemoveIfCurrent(
           this.indexKey,
           this.dataKey(entry.dataId),
           stored,
@@ -349,6 +391,15 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     } catch {
       this.client.disconnect(); // already broken: nothing left to flush
     }
+  }
+
+  /** Whether a commit of these values goes in one script (see ONE_TRIP_KEYS). */
+  private fitsOneTrip(values: Map<string, Uint8Array>): boolean {
+    if (values.size > this.oneTrip.keys) return false;
+    let bytes = 0;
+    // Three bytes per UTF-16 unit bounds a key name's UTF-8 length without encoding it.
+    for (const [key, value] of values) bytes += key.length * 3 + value.length;
+    return bytes <= this.oneTrip.bytes;
   }
 
   /** @internal the data hash of a checkpoint */
@@ -391,7 +442,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
  * ```ts
  * const draft = await storage.createCheckpoint('order-42'); // nothing sent yet
  * await draft.put('order', order);
- * await storage.commitCheckpoint(draft); // staged, then published by one script
+ * await storage.commitCheckpoint(draft); // one script (large ones: staged, then published)
  * ```
  */
 export class RedisUncommittedCheckpoint extends BufferedUncommittedCheckpoint {

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from 'checkpointable';
 import { RedisStorage, RedisUncommittedCheckpoint } from 'checkpointable/redis';
-import { PUBLISH } from '../../src/redis/redis-scripts';
+import { PUBLISH, WRITE_AND_PUBLISH } from '../../src/redis/redis-scripts';
 import { closedPort } from '../fixtures/db/closed-port';
 import { cuttingProxy } from '../fixtures/db/cutting-proxy';
 import { silentServer } from '../fixtures/db/silent-server';
@@ -55,6 +55,16 @@ async function killDuringCommit(
     await admin.call('CLIENT', 'UNPAUSE');
   }
 }
+
+/** Sends every commit of `storage` down the staged path (values first, then publish). */
+function forceStaged(storage: RedisStorage): RedisStorage {
+  storage.oneTrip = { keys: -1, bytes: -1 };
+  return storage;
+}
+
+/** What every failed commit says after its cause. */
+const ADVICE =
+  'Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)';
 
 describe('RedisStorage.open() refusals that need no server', () => {
   it('reports an unreachable server as Initialization naming host and port, never the password', async () => {
@@ -127,14 +137,16 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     await storage.close();
   });
 
-  for (const [what, values] of [
-    ['while sending values', 30],
-    ['while publishing', 0],
+  for (const [what, values, path] of [
+    ['in the one-script commit', 30, 'small'],
+    ['in the one-script commit of an empty checkpoint', 0, 'small'],
+    ['while staging values', 30, 'staged'],
   ] as const) {
-    it(`leaves nothing visible and raises Io when the connection dies ${what}; the handle can retry`, async () => {
+    it(`leaves nothing visible and raises Io when the connection dies ${what} (${path} path); the handle can retry`, async () => {
       const prefix = prefixes.next();
       const name = `cp-kill-${randomBytes(4).toString('hex')}`;
       const storage = await RedisStorage.openRaw({ url: REDIS_URL, prefix, connectionName: name });
+      if (path === 'staged') forceStaged(storage);
       const draft = await storage.createCheckpoint('doomed');
       for (let i = 0; i < values; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
       const error = (await killDuringCommit(admin, name, () =>
@@ -144,25 +156,86 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
       expect(error.kind).toBe('Io');
       expect(error.identifier).toBe('doomed');
       expect(error.message).toBe(
-        `RedisStorage could not commit checkpoint "doomed" (Redis at ${new URL(REDIS_URL).host}, prefix "${prefix}"): the connection to the server was lost while the command was under way. Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)`,
+        `RedisStorage could not commit checkpoint "doomed" (Redis at ${new URL(REDIS_URL).host}, prefix "${prefix}"): the connection to the server was lost while the command was under way. ${ADVICE}`,
       );
-      const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
-      expect(await other.checkpointIdentifiers()).toEqual([]);
-      expect((await failure(other.loadCheckpoint('doomed'))).kind).toBe('NotFound');
-      // Whatever reached the server before the kill is set to expire.
-      for (const key of await keysUnder(admin, prefix))
-        expect(await admin.pttl(key)).toBeGreaterThan(0);
+      await expectNothingVisible(prefix, 'doomed');
+      // The one-script path writes nothing before it runs; staging, at most keys that expire.
+      if (path === 'small') expect(await keysUnder(admin, prefix)).toEqual([]);
       // The storage reconnects by itself, and the same handle commits.
-      const saved = await storage.commitCheckpoint(draft);
-      expect((await saved.keys()).length).toBe(values);
-      await saved.release();
-      const loaded = await other.loadCheckpoint('doomed');
-      expect((await loaded.keys()).length).toBe(values);
-      if (values > 0) expect(await loaded.get('k29')).toEqual({ i: 29, pad: 'x'.repeat(1000) });
-      await loaded.release();
-      await other.close();
+      await expectRetryCommits(storage, draft, prefix, values);
       await storage.close();
     });
+  }
+
+  it('leaves nothing visible and raises Io when the connection dies between staging and publishing; the handle can retry', async () => {
+    const prefix = prefixes.next();
+    const name = `cp-kill-${randomBytes(4).toString('hex')}`;
+    const url = new URL(REDIS_URL);
+    const proxy = await cuttingProxy(url.hostname, Number(url.port || 6379));
+    try {
+      url.port = String(proxy.port);
+      const storage = forceStaged(
+        await RedisStorage.openRaw({ url: url.toString(), prefix, connectionName: name }),
+      );
+      const draft = await storage.createCheckpoint('doomed');
+      for (let i = 0; i < 30; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
+      const { held, release } = proxy.holdRequest('eval');
+      const commit = storage.commitCheckpoint(draft).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await held; // every value staged, the publish script not yet at the server
+      const [line] = ((await admin.call('CLIENT', 'LIST')) as string)
+        .split('\n')
+        .filter((l) => l.includes(` name=${name} `));
+      await admin.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line)![1]);
+      const error = (await commit) as CheckpointError;
+      release();
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Io');
+      expect(error.message).toBe(
+        `RedisStorage could not commit checkpoint "doomed" (Redis at ${url.host}, prefix "${prefix}"): the connection to the server was lost while the command was under way. ${ADVICE}`,
+      );
+      await expectNothingVisible(prefix, 'doomed');
+      expect(await keysUnder(admin, `${prefix}data:`)).toHaveLength(1); // staged, expiring
+      await expectRetryCommits(storage, draft, prefix, 30);
+      await storage.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  /** Nothing of `identifier` is visible, and whatever reached the server will expire. */
+  async function expectNothingVisible(prefix: string, identifier: string): Promise<void> {
+    const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+    expect(await other.checkpointIdentifiers()).toEqual([]);
+    expect((await failure(other.loadCheckpoint(identifier))).kind).toBe('NotFound');
+    await other.close();
+    for (const key of await keysUnder(admin, prefix))
+      expect(await admin.pttl(key)).toBeGreaterThan(0);
+  }
+
+  /** The handle that failed commits on retry, and another storage reads all of it. */
+  async function expectRetryCommits(
+    storage: RedisStorage,
+    draft: Awaited<ReturnType<RedisStorage['createCheckpoint']>>,
+    prefix: string,
+    values: number,
+  ): Promise<void> {
+    const saved = await storage.commitCheckpoint(draft);
+    expect((await saved.keys()).length).toBe(values);
+    await saved.release();
+    const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+    const loaded = await other.loadCheckpoint(draft.identifier);
+    expect((await loaded.keys()).length).toBe(values);
+    if (values > 0) expect(await loaded.get('k29')).toEqual({ i: 29, pad: 'x'.repeat(1000) });
+    await loaded.release();
+    await other.close();
+    // The failed attempt's staged values are gone or expiring; the committed hash stays.
+    const keys = await keysUnder(admin, prefix);
+    const lasting = [];
+    for (const key of keys) if ((await admin.pttl(key)) === -1) lasting.push(key);
+    expect(lasting).toHaveLength(values > 0 ? 2 : 1);
   }
 
   it('commits once when a borrowed client resends the publish step after a reconnect', async () => {
@@ -183,34 +256,39 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     await client.quit();
   });
 
-  it('recognises its own commit when the reply was lost, so the retry succeeds', async () => {
-    const prefix = prefixes.next();
-    const url = new URL(REDIS_URL);
-    const proxy = await cuttingProxy(url.hostname, Number(url.port || 6379));
-    try {
-      url.port = String(proxy.port);
-      const storage = await RedisStorage.openRaw({ url: url.toString(), prefix });
-      const draft = await storage.createCheckpoint('landed');
-      await draft.put('v', 'first attempt');
-      const cut = proxy.cutReplyTo('eval');
-      const error = await failure(storage.commitCheckpoint(draft));
-      await cut;
-      expect(error.kind).toBe('Io');
-      // The script ran; only the reply was lost, so the client could not know.
-      const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
-      expect(await other.checkpointIdentifiers()).toEqual(['landed']);
-      // Retrying with the same handle finds its own entry: success, not AlreadyExists,
-      // and the values the retry staged again are dropped.
-      const saved = await storage.commitCheckpoint(draft);
-      expect(await saved.get('v')).toBe('first attempt');
-      await saved.release();
-      expect(await keysUnder(admin, prefix)).toHaveLength(2);
-      await other.close();
-      await storage.close();
-    } finally {
-      await proxy.close();
-    }
-  });
+  for (const path of ['small', 'staged'] as const) {
+    it(`recognises its own commit when the reply was lost, so the retry succeeds (${path} path)`, async () => {
+      const prefix = prefixes.next();
+      const url = new URL(REDIS_URL);
+      const proxy = await cuttingProxy(url.hostname, Number(url.port || 6379));
+      try {
+        url.port = String(proxy.port);
+        const storage = await RedisStorage.openRaw({ url: url.toString(), prefix });
+        if (path === 'staged') forceStaged(storage);
+        const draft = await storage.createCheckpoint('landed');
+        await draft.put('v', 'first attempt');
+        const cut = proxy.cutReplyTo('eval');
+        const error = await failure(storage.commitCheckpoint(draft));
+        await cut;
+        expect(error.kind).toBe('Io');
+        // The script ran; only the reply was lost, so the client could not know.
+        const other = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+        expect(await other.checkpointIdentifiers()).toEqual(['landed']);
+        // Retrying with the same handle finds its own entry: success, not AlreadyExists,
+        // and nothing of the retry is kept (the staged path's second hash is dropped).
+        const saved = await storage.commitCheckpoint(draft);
+        expect(await saved.get('v')).toBe('first attempt');
+        await saved.release();
+        expect(await keysUnder(admin, prefix)).toHaveLength(2);
+        // Any other writer is still refused.
+        expect((await failure(other.createCheckpoint('landed'))).kind).toBe('AlreadyExists');
+        await other.close();
+        await storage.close();
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 
   it('refuses to publish when staged values vanished before the publish step (eviction)', async () => {
     const prefix = prefixes.next();
@@ -218,7 +296,8 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     const proxy = await cuttingProxy(url.hostname, Number(url.port || 6379));
     try {
       url.port = String(proxy.port);
-      const storage = await RedisStorage.openRaw({ url: url.toString(), prefix });
+      // Only the staged path has values waiting between two commands.
+      const storage = forceStaged(await RedisStorage.openRaw({ url: url.toString(), prefix }));
       const draft = await storage.createCheckpoint('evicted');
       await draft.put('v', 1);
       const { held, release } = proxy.holdRequest('eval');
@@ -322,5 +401,112 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(await loaded.get('v')).toBe(1);
     await loaded.release();
     await storage.close();
+  });
+
+  it('refuses an identifier in the one-script commit before writing anything, and answers a resend as committed', async () => {
+    // What a commit racing another process, or resent after a lost reply, meets on the
+    // server: the check runs first, so a refused commit leaves no data hash behind.
+    const prefix = prefixes.next();
+    const storage = await RedisStorage.openRaw({ url: REDIS_URL, prefix });
+    const draft = (await storage.createCheckpoint('landed')) as RedisUncommittedCheckpoint;
+    await draft.put('v', 1);
+    await (await storage.commitCheckpoint(draft)).release();
+    const index = `${prefix}index`;
+    const entry = await admin.hget(index, 'landed');
+    const run = (token: string, dataId: string) =>
+      admin.eval(
+        WRITE_AND_PUBLISH,
+        2,
+        index,
+        `${prefix}data:${dataId}`,
+        'landed',
+        token,
+        dataId,
+        'v',
+        'other bytes',
+      );
+    // The same attempt resent, and a later attempt of the same handle: committed, as is.
+    expect(await run(draft.token, `${draft.token}.0`)).toEqual([1, entry]);
+    expect(await run(draft.token, `${draft.token}.1`)).toEqual([1, entry]);
+    // Another handle: refused.
+    expect(await run('other', 'other.0')).toEqual([0, entry]);
+    expect(await keysUnder(admin, prefix)).toEqual([`${prefix}data:${draft.token}.0`, index]);
+    expect(await admin.hget(`${prefix}data:${draft.token}.0`, 'v')).not.toBe('other bytes');
+    // Through the storage: AlreadyExists at commit, for a handle made before the winner.
+    const early = await storage.createCheckpoint('race');
+    const winner = await storage.createCheckpoint('race');
+    await early.put('v', 'early');
+    await winner.put('v', 'winner');
+    await (await storage.commitCheckpoint(winner)).release();
+    const refused = await failure(storage.commitCheckpoint(early));
+    expect(refused.kind).toBe('AlreadyExists');
+    expect(refused.message).toBe(
+      'Checkpoint "race" is already committed, and a committed checkpoint is never replaced; choose another identifier, or remove the old one first.',
+    );
+    expect(await keysUnder(admin, `${prefix}data:`)).toHaveLength(2);
+    const loaded = await storage.loadCheckpoint('race');
+    expect(await loaded.get('v')).toBe('winner');
+    await loaded.release();
+    await storage.close();
+  });
+
+  it('commits a small checkpoint in one EVALSHA, and a checkpoint over the bound staged', async () => {
+    const prefix = prefixes.next();
+    const name = `cp-trips-${randomBytes(4).toString('hex')}`;
+    const storage = await RedisStorage.openRaw({ url: REDIS_URL, prefix, connectionName: name });
+    const monitor = await admin.duplicate().monitor();
+    const seen: string[] = [];
+    // Only this storage's commands; commands run inside a script come from "lua".
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((a) => a.startsWith(prefix))) seen.push(args[0]);
+    });
+    const commands = async (values: Record<string, unknown>): Promise<string[]> => {
+      seen.length = 0;
+      const id = `c${randomBytes(4).toString('hex')}`;
+      const draft = await storage.createCheckpoint(id);
+      for (const [key, value] of Object.entries(values)) await draft.put(key, value);
+      await (await storage.commitCheckpoint(draft)).release();
+      // MONITOR reports on another connection: a marker command tells when it caught up.
+      await admin.get(`${prefix}marker`);
+      while (!seen.includes('get')) await new Promise((resolve) => setImmediate(resolve));
+      return seen.slice(0, seen.indexOf('get')).map((c) => c.toLowerCase());
+    };
+    try {
+      const big = { a: Buffer.alloc(600_000), b: Buffer.alloc(600_000) }; // over 1 MiB
+      // The first use of a script on a connection sends its text (EVAL); warm both.
+      await commands({ warm: 1 });
+      await commands(big);
+      expect(await commands({ a: 1, b: 'two', c: Buffer.alloc(1024) })).toEqual([
+        'hexists',
+        'evalsha',
+      ]);
+      expect(await commands({})).toEqual(['hexists', 'evalsha']);
+      // (MULTI and EXEC name no key, so the filter above does not show them.)
+      const staging = ['hexists', 'hset', 'pexpire', 'evalsha'];
+      // Over 1 MiB, and over 1,000 keys: the values are staged first.
+      expect(await commands(big)).toEqual(staging);
+      const wide = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i]));
+      expect(await commands(wide)).toEqual([
+        'hexists',
+        'hset',
+        'pexpire',
+        'hset',
+        'pexpire',
+        'evalsha',
+      ]);
+      // After SCRIPT FLUSH (a restart, a failover) the client sends the text again.
+      await admin.script('FLUSH');
+      expect(await commands({ a: 1 })).toEqual(['hexists', 'evalsha', 'eval']);
+      expect(await commands({ a: 1 })).toEqual(['hexists', 'evalsha']);
+      for (const id of await storage.checkpointIdentifiers()) {
+        const loaded = await storage.loadCheckpoint(id);
+        expect((await loaded.keys()).length).toBeGreaterThanOrEqual(0);
+        await loaded.release();
+      }
+      expect(await storage.checkpointIdentifiers()).toHaveLength(8);
+    } finally {
+      monitor.disconnect();
+      await storage.close();
+    }
   });
 });
