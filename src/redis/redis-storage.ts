@@ -446,8 +446,13 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
  * ```
  */
 export class RedisUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
-  /** @internal names this handle's data hashes, so a retried commit recognises its own */
-  readonly token = randomBytes(12).toString('hex');
+  /**
+   * @internal names this handle's data hashes, so a retried commit recognises its own:
+   * unique across processes (96 random bits drawn once per process) and within one (a
+   * counter). A fresh random draw per handle would cost a getrandom() system call on
+   * every commit, for no added uniqueness.
+   */
+  readonly token = `${PROCESS_TOKEN}-${(handles++).toString(36)}`;
   private attempts = 0;
 
   /** @internal a new data id for one commit attempt */
@@ -455,6 +460,10 @@ export class RedisUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
     return `${this.token}.${this.attempts++}`;
   }
 }
+
+/** The part of every handle token that tells this process from every other. */
+const PROCESS_TOKEN = randomBytes(12).toString('hex');
+let handles = 0;
 
 /** A committed checkpoint of a {@link RedisStorage}: its data hash and key list. */
 class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
