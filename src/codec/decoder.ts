@@ -6,6 +6,8 @@ import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG
 import { segment, ValuePathError } from './value-path';
 
 const hasOwn = Object.prototype.hasOwnProperty;
+/** The smallest blob returned as a view of owned input (Node pools buffers below 4 KiB). */
+const SHARE_MIN_BYTES = 64 * 1024;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** A class as one stored value defines it, resolved against the code's registry once. */
@@ -43,8 +45,23 @@ class Decoder {
   constructor(
     private readonly blobs: Uint8Array[],
     into: object | undefined,
+    /** Bytes of the whole input when the caller handed them over (`owned`), else undefined. */
+    private readonly ownedInput: number | undefined,
   ) {
     this.into = into;
+  }
+
+  /**
+   * Whether a blob may be returned as a view of the input instead of a copy: only when the
+   * caller gave the input away, and the blob is large (never in Node's shared small-buffer
+   * pool) and most of the input (so the view keeps little else alive). A 100 MB Buffer
+   * read back then costs one 100 MB read, not two.
+   */
+  private canShare(bytes: Uint8Array): boolean {
+    const total = this.ownedInput;
+    return (
+      total !== undefined && bytes.byteLength >= SHARE_MIN_BYTES && bytes.byteLength * 2 >= total
+    );
   }
 
   /**
@@ -144,7 +161,13 @@ class Decoder {
       case 'x':
       case 'B': {
         const bytes = this.blob(rest);
-        const out = s.charAt(1) === 'B' ? Buffer.from(bytes) : new Uint8Array(bytes);
+        const out = this.canShare(bytes)
+          ? s.charAt(1) === 'B'
+            ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+            : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+          : s.charAt(1) === 'B'
+            ? Buffer.from(bytes)
+            : new Uint8Array(bytes);
         this.objects.push(out);
         return out;
       }
@@ -341,6 +364,12 @@ export interface DecodeOptions {
   into?: object;
   /** The message when the stored root is not an instance of `into`'s class; given e.g. `a Customer`. */
   mismatch?: (stored: string) => string;
+  /**
+   * The caller gives `bytes` away and never reads or changes them again (a buffer just read
+   * from storage): a large Uint8Array or Buffer may then come back as a view of them
+   * instead of a copy.
+   */
+  owned?: boolean;
 }
 
 function rethrow(error: unknown, part: string): unknown {
@@ -412,7 +441,7 @@ export function decodeValue(
       { identifier: context.identifier, key: context.key },
     );
   try {
-    const value = new Decoder(blobs, into).value(tree);
+    const value = new Decoder(blobs, into, options.owned ? buf.byteLength : undefined).value(tree);
     if (into !== undefined && value !== into) throw new RootMismatch(describeValue(value));
     return value;
   } catch (error) {

@@ -58,7 +58,8 @@ export abstract class BaseUncommittedCheckpoint implements UncommittedCheckpoint
   async get<T = unknown>(key: string, type?: ClassType<T>): Promise<T> {
     const bytes = await this.getBytes(key);
     const context = { identifier: this.identifier, key };
-    const value = decodeValue(bytes, context);
+    // The bytes were just read for this call and nobody else holds them.
+    const value = decodeValue(bytes, context, { owned: true });
     return type === undefined ? (value as T) : restoreAs(value, type, context);
   }
 
@@ -198,7 +199,8 @@ export abstract class BaseCommittedCheckpoint implements CommittedCheckpoint {
   async get<T = unknown>(key: string, type?: ClassType<T>): Promise<T> {
     const bytes = await this.getBytes(key);
     const context = { identifier: this.identifier, key };
-    const value = decodeValue(bytes, context);
+    // The bytes were just read for this call and nobody else holds them.
+    const value = decodeValue(bytes, context, { owned: true });
     return type === undefined ? (value as T) : restoreAs(value, type, context);
   }
 

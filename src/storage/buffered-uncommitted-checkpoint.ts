@@ -24,7 +24,8 @@ export class BufferedUncommittedCheckpoint extends BaseUncommittedCheckpoint {
   protected async readBytes(key: string): Promise<Uint8Array> {
     const bytes = this.values.get(key);
     if (bytes === undefined) throw keyNotFound(this.identifier, key);
-    return bytes.slice();
+    // Uint8Array's slice copies; Buffer's slice would return a view of the stored bytes.
+    return Uint8Array.prototype.slice.call(bytes);
   }
 
   protected async deleteKey(key: string): Promise<void> {

@@ -168,6 +168,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         const bytes = Buffer.from('abc');
         await draft.putBytes('raw', bytes);
         bytes[0] = 0x7a;
+        (await draft.getBytes('raw')).fill(0x7a); // what getBytes hands out is a copy
         const saved = await storage.commitCheckpoint(draft);
         value.list.push(3);
         expect(await saved.get('v')).toEqual({
@@ -539,6 +540,24 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         expect([...(await raw.getBytes('r'))]).toEqual([9, 8, 7]);
         expect((await raw.getBytes('empty')).length).toBe(0);
         await raw.release();
+      });
+
+      it('hands out large binary values that changing never changes what is stored', async () => {
+        const big = Buffer.alloc(256 * 1024, 7);
+        const saved = await commitValues('big-bytes', { big, plainBytes: new Uint8Array(big) });
+        for (const key of ['big', 'plainBytes']) {
+          const first = await saved.get<Uint8Array>(key);
+          first.fill(0);
+          const second = await saved.get<Uint8Array>(key);
+          expect(second.every((b) => b === 7)).toBe(true);
+        }
+        await saved.release();
+        const loaded = await storage.loadCheckpoint('big-bytes');
+        expect((await loaded.get<Buffer>('big')).equals(big)).toBe(true);
+        // Raw bytes are handed out as copies too.
+        (await loaded.getBytes('big')).fill(0);
+        expect((await loaded.get<Buffer>('big')).equals(big)).toBe(true);
+        await loaded.release();
       });
 
       const unsupported: [string, unknown, string][] = [

@@ -162,3 +162,24 @@ describe('codec: malformed or tampered bytes', () => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 });
+
+describe('codec: large binary values and owned input', () => {
+  it('copies blobs out of input it does not own, and may share them with input it owns', () => {
+    const big = Buffer.alloc(128 * 1024, 3);
+    const bytes = encodeValue({ big });
+    const copied = decodeValue(bytes) as { big: Buffer };
+    expect(copied.big.buffer).not.toBe(bytes.buffer);
+    const shared = decodeValue(bytes, {}, { owned: true }) as { big: Buffer };
+    expect(Buffer.isBuffer(shared.big)).toBe(true);
+    expect(shared.big.buffer).toBe(bytes.buffer);
+    expect(shared.big.equals(big)).toBe(true);
+  });
+
+  it('never shares a small blob, even from owned input', () => {
+    const bytes = encodeValue({ small: Buffer.alloc(1024, 1) });
+    const before = Buffer.from(bytes);
+    const restored = decodeValue(bytes, {}, { owned: true }) as { small: Buffer };
+    restored.small.fill(9);
+    expect(bytes.equals(before)).toBe(true);
+  });
+});
