@@ -38,7 +38,10 @@ export abstract class BaseUncommittedCheckpoint implements UncommittedCheckpoint
 
   /** Writes `bytes` under `key`, replacing any earlier value. */
   protected abstract writeBytes(key: string, bytes: Uint8Array): Promise<void>;
-  /** Reads the bytes under `key`; throws `KeyNotFound` when absent. */
+  /**
+   * Reads the bytes under `key`; throws `KeyNotFound` when absent. Returns a buffer the
+   * caller may keep and change (a fresh read or copy, never the stored buffer itself).
+   */
   protected abstract readBytes(key: string): Promise<Uint8Array>;
   /** Deletes `key`; throws `KeyNotFound` when absent. */
   protected abstract deleteKey(key: string): Promise<void>;
@@ -189,7 +192,10 @@ export abstract class BaseCommittedCheckpoint implements CommittedCheckpoint {
     readonly createdAt: Date,
   ) {}
 
-  /** Reads the bytes under `key`; throws `KeyNotFound` when absent. */
+  /**
+   * Reads the bytes under `key`; throws `KeyNotFound` when absent. Returns a buffer the
+   * caller may keep and change (a fresh read or copy, never the stored buffer itself).
+   */
   protected abstract readBytes(key: string): Promise<Uint8Array>;
   /** Lists the keys, in any order. */
   protected abstract listKeys(): Promise<string[]>;
