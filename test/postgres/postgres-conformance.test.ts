@@ -38,6 +38,17 @@ async function open(table: string, raw: boolean): Promise<Storage> {
   return storage;
 }
 
+/** With `prepareStatements: false`, as behind a pooler that cannot keep them apart. */
+async function openUnprepared(table: string): Promise<Storage> {
+  const storage = await PostgresStorage.openRaw({
+    connectionString: DATABASE_URL,
+    table,
+    prepareStatements: false,
+  });
+  tableOf.set(storage, table);
+  return storage;
+}
+
 describe.runIf(up)('PostgresStorage conformance', () => {
   afterAll(() => tables.dropAll());
 
@@ -50,6 +61,12 @@ describe.runIf(up)('PostgresStorage conformance', () => {
   storageConformance('PostgresStorage.openRaw() (bare)', {
     create: () => open(tables.next(), true),
     reopen: (s) => open(tableOf.get(s)!, true),
+    capabilities: { guarded: false },
+  });
+
+  storageConformance('PostgresStorage.openRaw() (bare), statements not prepared', {
+    create: () => openUnprepared(tables.next()),
+    reopen: (s) => openUnprepared(tableOf.get(s)!),
     capabilities: { guarded: false },
   });
 

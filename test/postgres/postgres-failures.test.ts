@@ -170,8 +170,10 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
     );
   });
 
-  // 20 keys commit in one statement; 1,200 keys in BEGIN, three INSERTs, COMMIT.
-  for (const count of [20, 1200]) {
+  // 1 key commits in one prepared statement (prepared by an earlier commit on the same,
+  // only, connection); 20 keys in one statement that is not prepared (over 16 values);
+  // 1,200 keys in BEGIN, three INSERTs, COMMIT.
+  for (const count of [1, 20, 1200]) {
     it(`leaves nothing visible and raises Io when the connection dies mid-commit (${count} keys); the handle can retry`, async () => {
       const table = tables.next();
       const app = `cp-kill-${randomBytes(4).toString('hex')}`;
@@ -179,7 +181,14 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
         connectionString: DATABASE_URL,
         table,
         applicationName: app,
+        maxConnections: 1,
       });
+      const warm = count === 1;
+      if (warm) {
+        const first = await storage.createCheckpoint('warm');
+        await first.put('k0', { i: 0, pad: 'x'.repeat(1000) });
+        await (await storage.commitCheckpoint(first)).release();
+      }
       const draft = await storage.createCheckpoint('doomed');
       for (let i = 0; i < count; i++) await draft.put(`k${i}`, { i, pad: 'x'.repeat(1000) });
       // Another session holds a lock the commit's value INSERT must wait for: the commit
@@ -214,12 +223,12 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
       );
       // Nothing of it anywhere: not listed, not loadable, no row in either table.
       const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
-      expect(await other.checkpointIdentifiers()).toEqual([]);
+      expect(await other.checkpointIdentifiers()).toEqual(warm ? ['warm'] : []);
       expect((await failure(other.loadCheckpoint('doomed'))).kind).toBe('NotFound');
       const [counts] = await sql<{ c: string; v: string }>(
         `SELECT (SELECT count(*) FROM "${table}") AS c, (SELECT count(*) FROM "${table}_values") AS v`,
       );
-      expect(counts).toEqual({ c: '0', v: '0' });
+      expect(counts).toEqual(warm ? { c: '1', v: '1' } : { c: '0', v: '0' });
       // The handle survived the failure; the pool replaced the dead connection.
       const saved = await storage.commitCheckpoint(draft);
       expect(await saved.get(`k${count - 1}`)).toEqual({ i: count - 1, pad: 'x'.repeat(1000) });
@@ -234,35 +243,103 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
     });
   }
 
-  it('recognises its own commit when the reply was lost, so the retry succeeds', async () => {
+  // First use: the statement's text travels with it (Parse). Prepared: only its name and
+  // parameters travel, so the proxy watches for the identifier, which only the commit's
+  // parameters carry once the draft exists.
+  for (const prepared of [false, true]) {
+    it(`recognises its own commit when the reply was lost, so the retry succeeds (${prepared ? 'statement already prepared' : 'first use of the statement'})`, async () => {
+      const table = tables.next();
+      const url = new URL(DATABASE_URL);
+      const proxy = await cuttingProxy(url.hostname, Number(url.port || 5432));
+      try {
+        url.port = String(proxy.port);
+        const storage = await PostgresStorage.openRaw({
+          connectionString: url.toString(),
+          table,
+          maxConnections: 1,
+        });
+        if (prepared) {
+          const warm = await storage.createCheckpoint('warm');
+          await warm.put('v', 'warm');
+          await (await storage.commitCheckpoint(warm)).release();
+        }
+        const draft = await storage.createCheckpoint('landed');
+        await draft.put('v', 'first attempt');
+        const cut = proxy.cutReplyTo(prepared ? 'landed' : 'INSERT INTO');
+        const error = await failure(storage.commitCheckpoint(draft));
+        await cut;
+        expect(error.kind).toBe('Io');
+        // The server committed; only the reply was lost, so the client could not know.
+        const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+        expect(await other.checkpointIdentifiers()).toEqual(
+          prepared ? ['landed', 'warm'] : ['landed'],
+        );
+        // Retrying with the same handle finds its own row: success, not AlreadyExists.
+        const saved = await storage.commitCheckpoint(draft);
+        expect(await saved.get('v')).toBe('first attempt');
+        await saved.release();
+        // Any other writer is still refused.
+        expect((await failure(other.createCheckpoint('landed'))).kind).toBe('AlreadyExists');
+        const [{ n }] = await sql<{ n: string }>(`SELECT count(*) AS n FROM "${table}_values"`);
+        expect(n).toBe(prepared ? '2' : '1');
+        await other.close();
+        await storage.close();
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  it('prepares its statements once per connection, unless told not to, and survives the tables being recreated under them', async () => {
     const table = tables.next();
-    const url = new URL(DATABASE_URL);
-    const proxy = await cuttingProxy(url.hostname, Number(url.port || 5432));
-    try {
-      url.port = String(proxy.port);
-      const storage = await PostgresStorage.openRaw({ connectionString: url.toString(), table });
-      const draft = await storage.createCheckpoint('landed');
-      await draft.put('v', 'first attempt');
-      const cut = proxy.cutReplyTo('INSERT INTO');
-      const error = await failure(storage.commitCheckpoint(draft));
-      await cut;
-      expect(error.kind).toBe('Io');
-      // The server committed; only the reply was lost, so the client could not know.
-      const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
-      expect(await other.checkpointIdentifiers()).toEqual(['landed']);
-      // Retrying with the same handle finds its own row: success, not AlreadyExists.
-      const saved = await storage.commitCheckpoint(draft);
-      expect(await saved.get('v')).toBe('first attempt');
-      await saved.release();
-      // Any other writer is still refused.
-      expect((await failure(other.createCheckpoint('landed'))).kind).toBe('AlreadyExists');
-      const [{ n }] = await sql<{ n: string }>(`SELECT count(*) AS n FROM "${table}_values"`);
-      expect(n).toBe('1');
-      await other.close();
-      await storage.close();
-    } finally {
-      await proxy.close();
-    }
+    const open = (prepareStatements?: boolean) =>
+      PostgresStorage.openRaw({
+        connectionString: DATABASE_URL,
+        table,
+        maxConnections: 1, // so that pg_prepared_statements below is the storage's session
+        ...(prepareStatements === undefined ? {} : { prepareStatements }),
+      });
+    const commit = async (storage: PostgresStorage, id: string, keys: number) => {
+      const draft = await storage.createCheckpoint(id);
+      for (let i = 0; i < keys; i++) await draft.put(`k${i}`, i);
+      await (await storage.commitCheckpoint(draft)).release();
+    };
+    const prepared = async (storage: PostgresStorage) =>
+      (
+        await storage.pool.query<{ statement: string }>(
+          `SELECT statement FROM pg_prepared_statements WHERE name LIKE 'checkpointable\\_%' ORDER BY statement`,
+        )
+      ).rows.map((r) => r.statement.replace(/\s+/g, ' ').slice(0, 40));
+    const storage = await open();
+    await commit(storage, 'a', 1);
+    await commit(storage, 'b', 1); // the same statements again: nothing new prepared
+    await commit(storage, 'c', 17); // over 16 values: not prepared
+    const loaded = await storage.loadCheckpoint('a');
+    expect(await loaded.get('k0')).toBe(0);
+    await loaded.release();
+    expect(await prepared(storage)).toEqual(
+      [
+        'SELECT 1 FROM "' + table + '" WHERE identifier = $1',
+        'SELECT c.id, c.created_at, ARRAY(SELECT v',
+        'SELECT value FROM "' + table + '_values" WHERE checkp',
+        'WITH c AS (INSERT INTO "' + table + '" (identifier, ',
+      ].map((text) => text.slice(0, 40)),
+    );
+    // Tables dropped and created again (a restore, a manual reset): the server re-plans
+    // the prepared statements by itself.
+    await sql(`DROP TABLE "${table}_values", "${table}"`);
+    await (await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table })).close();
+    await commit(storage, 'a', 1);
+    expect(await storage.checkpointIdentifiers()).toEqual(['a']);
+    await storage.close();
+    const plain = await open(false);
+    await commit(plain, 'd', 1);
+    expect(await plain.checkpointIdentifiers()).toEqual(['a', 'd']);
+    expect(await prepared(plain)).toEqual([]);
+    await plain.close();
+    expect((await failure(open('yes' as unknown as boolean))).message).toBe(
+      'PostgresStorage option prepareStatements must be true or false, not yes.',
+    );
   });
 
   it('keeps working after the server drops its idle connections', async () => {
