@@ -38,7 +38,7 @@ async function open(prefix: string, raw: boolean): Promise<Storage> {
 
 /**
  * The bare storage with every commit sent down the staged path (values in batches, then
- * the publish script), which real use takes only over 1,000 keys or 1 MiB: the suite's
+ * the publish script), which real use takes only over 1,000 keys or 64 KiB: the suite's
  * small checkpoints would otherwise all take the one-script path.
  */
 async function openStaged(prefix: string): Promise<Storage> {
