@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     { name: 'file-commit', run: () => fileCommitBenchmarks(io) },
     { name: 'file-listing', run: () => fileListingBenchmark(cpu, 10_000) },
     ...optionalBenchmarks({ cpu, io, quick }),
-    { name: 'large-value', run: () => largeValueBenchmark(100, quick ? 1 : 3) },
+    { name: 'large-value', run: () => largeValueBenchmark(100, quick ? 1 : 3, quick) },
   ];
 
   const rows: Row[] = [];

@@ -46,6 +46,12 @@ interface Medium {
   bare: Storage;
   rawBytes(identifier: string, key: string): Promise<Buffer>;
   replaceBytes(identifier: string, key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * The damaged bytes include the medium's own unauthenticated metadata (a pack header's
+   * `createdAt`), so damage there may leave the value intact: then the exact original value,
+   * under the right identifier, is an acceptable answer; any other value never is.
+   */
+  metadataInBytes?: boolean;
   close(): Promise<void>;
 }
 
@@ -104,6 +110,23 @@ async function fileMedium(dir: string): Promise<Medium> {
   };
 }
 
+/**
+ * Damage done to a whole pack file on disk, header included, as a failing disk or a bad
+ * copy would: FileStorage's own pack checks and the wrappers together must refuse it.
+ * "The bytes of a key" here are the whole file of its checkpoint.
+ */
+async function wholeFileMedium(dir: string): Promise<Medium> {
+  const bare = await FileStorage.openRaw(dir, { durability: 'atomic' });
+  const path = (identifier: string) => join(dir, 'committed', identifier);
+  return {
+    bare,
+    metadataInBytes: true,
+    rawBytes: async (identifier) => fs.readFile(path(identifier)),
+    replaceBytes: async (identifier, _key, bytes) => fs.writeFile(path(identifier), bytes),
+    close: () => bare.close(),
+  };
+}
+
 const root = mkdtempSync(join(tmpdir(), 'cp-corrupt-'));
 const tables = new TestTables();
 const prefixes = new TestPrefixes();
@@ -117,6 +140,11 @@ afterAll(async () => {
 const MEDIA: [string, () => boolean, () => Promise<Medium>][] = [
   ['MemoryStorage', () => true, async () => throughBareStorage(new MemoryStorage())],
   ['FileStorage (bytes edited on disk)', () => true, () => fileMedium(join(root, `d${dirs++}`))],
+  [
+    'FileStorage (whole pack file damaged on disk)',
+    () => true,
+    () => wholeFileMedium(join(root, `d${dirs++}`)),
+  ],
   [
     'PostgresStorage',
     postgresAnswers,
@@ -194,7 +222,16 @@ const VALUE = {
 const OTHER_VALUE = { ...VALUE, order: 'order-43' };
 
 let casesTried = 0;
-afterAll(() => console.log(`corruption: cases tried=${casesTried}, every one a CheckpointError`));
+/** Whole-file damage that hit only unauthenticated pack metadata and left the value exact. */
+let metadataOnly = 0;
+/** Whole-file damage to the header's identifier, served under that identifier (known bug). */
+let identifierTrusted = 0;
+afterAll(() =>
+  console.log(
+    `corruption: cases tried=${casesTried}, a CheckpointError in all but ${metadataOnly} whole-file cases that changed only pack metadata and read back the exact value, ` +
+      `and ${identifierTrusted} whose damaged header identifier was trusted (known bug)`,
+  ),
+);
 
 for (const [mediumName, available, openMedium] of MEDIA) {
   describe.runIf(available())(`corruption under wrappers on ${mediumName}`, () => {
@@ -220,34 +257,54 @@ for (const [mediumName, available, openMedium] of MEDIA) {
             const readVictim = async () => {
               const saved = await chain.loadCheckpoint('victim');
               try {
-                return await saved.get('v');
+                return { value: await saved.get('v'), identifier: saved.identifier };
               } finally {
                 await saved.release();
               }
             };
             // The path itself works: the untouched bytes, written back, read exactly.
             await medium.replaceBytes('victim', 'v', original);
-            expect(exactMismatch(await readVictim(), VALUE)).toBeUndefined();
+            expect(exactMismatch((await readVictim()).value, VALUE)).toBeUndefined();
 
             await fc.assert(
-              fc.asyncProperty(damageArbitrary(binds), async (damage) => {
-                const damaged = applyDamage(original, damage, moved);
-                fc.pre(!damaged.equals(original));
-                await medium.replaceBytes('victim', 'v', damaged);
-                let caught: unknown;
-                let value: unknown;
-                try {
-                  value = await readVictim();
-                } catch (error) {
-                  caught = error;
-                }
-                casesTried++;
-                expect(
-                  caught,
-                  `${JSON.stringify(damage)} returned ${exactMismatch(value, VALUE) === undefined ? 'the original value' : 'a different value'}`,
-                ).toBeInstanceOf(CheckpointError);
-                expect(['Integrity', 'Deserialize']).toContain((caught as CheckpointError).kind);
-              }),
+              // Moving a whole pack file is the known bug pinned below, not random damage.
+              fc.asyncProperty(
+                damageArbitrary(binds && !medium.metadataInBytes),
+                async (damage) => {
+                  const damaged = applyDamage(original, damage, moved);
+                  fc.pre(!damaged.equals(original));
+                  await medium.replaceBytes('victim', 'v', damaged);
+                  let caught: unknown;
+                  let value: unknown;
+                  let identifier: string | undefined;
+                  try {
+                    ({ value, identifier } = await readVictim());
+                  } catch (error) {
+                    caught = error;
+                  }
+                  casesTried++;
+                  if (
+                    caught === undefined &&
+                    medium.metadataInBytes &&
+                    exactMismatch(value, VALUE) === undefined
+                  ) {
+                    if (identifier === 'victim') metadataOnly++;
+                    // The known bug pinned below: a damaged identifier in the pack header
+                    // is trusted. Counted and printed, so it stays visible until fixed.
+                    else identifierTrusted++;
+                    return;
+                  }
+                  expect(
+                    caught,
+                    `${JSON.stringify(damage)} returned ${exactMismatch(value, VALUE) === undefined ? 'the original value' : 'a different value'}`,
+                  ).toBeInstanceOf(CheckpointError);
+                  // A damaged key name in a pack header leaves the value unreachable: KeyNotFound.
+                  const kinds = medium.metadataInBytes
+                    ? ['Integrity', 'Deserialize', 'KeyNotFound']
+                    : ['Integrity', 'Deserialize'];
+                  expect(kinds).toContain((caught as CheckpointError).kind);
+                },
+              ),
               { numRuns: RUNS },
             );
           } finally {
@@ -259,3 +316,41 @@ for (const [mediumName, available, openMedium] of MEDIA) {
     }
   });
 }
+
+describe('corruption: a pack file copied over another checkpoint on disk', () => {
+  // KNOWN BUG (reported, src/storage/file-storage.ts): doLoad trusts the identifier in the
+  // pack header instead of checking it against the file name it opened, so a pack copied
+  // onto another checkpoint's name is served as that checkpoint, and the HMAC and GCM
+  // bindings, which use the handle's identifier, verify it. Remove `.fails` once fixed.
+  it.fails(
+    'KNOWN BUG: is refused, even under HMAC, instead of served as the other checkpoint',
+    async () => {
+      const dir = join(root, `moved-${dirs++}`);
+      const chain = buildWrapperChain(await FileStorage.openRaw(dir), [
+        { hmac: { key: HMAC_KEY } },
+      ]);
+      try {
+        for (const [id, value] of [
+          ['victim', VALUE],
+          ['other', OTHER_VALUE],
+        ] as const) {
+          const draft = await chain.createCheckpoint(id);
+          await draft.put('v', value);
+          await (await chain.commitCheckpoint(draft)).release();
+        }
+        await fs.copyFile(join(dir, 'committed', 'other'), join(dir, 'committed', 'victim'));
+        let caught: unknown;
+        try {
+          const saved = await chain.loadCheckpoint('victim');
+          await saved.get('v');
+          await saved.release();
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(CheckpointError);
+      } finally {
+        await chain.close();
+      }
+    },
+  );
+});
