@@ -251,6 +251,16 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     const path = join(this.committedDir, folderName(identifier));
     const header = await readHeader(path, identifier);
     if (header === undefined) throw checkpointNotFound(identifier);
+    // The file name is where the caller looked; the header must agree. Otherwise a file
+    // copied over another checkpoint would be served as it, and the HMAC and encryption
+    // bindings, which use the handle's identifier, would vouch for it.
+    if (header.identifier !== identifier) {
+      throw new CheckpointError(
+        'Integrity',
+        `The file of checkpoint ${quote(identifier)} (${path}) holds checkpoint ${quote(header.identifier)}: it was moved or copied there. Restore the right file from a backup or remove the checkpoint.`,
+        { identifier },
+      );
+    }
     return new FileCommittedCheckpoint(path, header);
   }
 

@@ -224,12 +224,10 @@ const OTHER_VALUE = { ...VALUE, order: 'order-43' };
 let casesTried = 0;
 /** Whole-file damage that hit only unauthenticated pack metadata and left the value exact. */
 let metadataOnly = 0;
-/** Whole-file damage to the header's identifier, served under that identifier (known bug). */
-let identifierTrusted = 0;
 afterAll(() =>
   console.log(
     `corruption: cases tried=${casesTried}, a CheckpointError in all but ${metadataOnly} whole-file cases that changed only pack metadata and read back the exact value, ` +
-      `and ${identifierTrusted} whose damaged header identifier was trusted (known bug)`,
+      'and none served under another identifier',
   ),
 );
 
@@ -288,10 +286,10 @@ for (const [mediumName, available, openMedium] of MEDIA) {
                     medium.metadataInBytes &&
                     exactMismatch(value, VALUE) === undefined
                   ) {
-                    if (identifier === 'victim') metadataOnly++;
-                    // The known bug pinned below: a damaged identifier in the pack header
-                    // is trusted. Counted and printed, so it stays visible until fixed.
-                    else identifierTrusted++;
+                    // A header naming another checkpoint is refused (Integrity), so an
+                    // undetected case can only be one that still reads as the victim.
+                    expect(identifier).toBe('victim');
+                    metadataOnly++;
                     return;
                   }
                   expect(
@@ -318,39 +316,36 @@ for (const [mediumName, available, openMedium] of MEDIA) {
 }
 
 describe('corruption: a pack file copied over another checkpoint on disk', () => {
-  // KNOWN BUG (reported, src/storage/file-storage.ts): doLoad trusts the identifier in the
-  // pack header instead of checking it against the file name it opened, so a pack copied
-  // onto another checkpoint's name is served as that checkpoint, and the HMAC and GCM
-  // bindings, which use the handle's identifier, verify it. Remove `.fails` once fixed.
-  it.fails(
-    'KNOWN BUG: is refused, even under HMAC, instead of served as the other checkpoint',
-    async () => {
-      const dir = join(root, `moved-${dirs++}`);
-      const chain = buildWrapperChain(await FileStorage.openRaw(dir), [
-        { hmac: { key: HMAC_KEY } },
-      ]);
-      try {
-        for (const [id, value] of [
-          ['victim', VALUE],
-          ['other', OTHER_VALUE],
-        ] as const) {
-          const draft = await chain.createCheckpoint(id);
-          await draft.put('v', value);
-          await (await chain.commitCheckpoint(draft)).release();
-        }
-        await fs.copyFile(join(dir, 'committed', 'other'), join(dir, 'committed', 'victim'));
-        let caught: unknown;
-        try {
-          const saved = await chain.loadCheckpoint('victim');
-          await saved.get('v');
-          await saved.release();
-        } catch (error) {
-          caught = error;
-        }
-        expect(caught).toBeInstanceOf(CheckpointError);
-      } finally {
-        await chain.close();
+  // Regression: doLoad once trusted the identifier in the pack header over the file name it
+  // opened, so a copied pack was served as the other checkpoint and HMAC vouched for it.
+  it('is refused as Integrity, even under HMAC, instead of served as the other checkpoint', async () => {
+    const dir = join(root, `moved-${dirs++}`);
+    const chain = buildWrapperChain(await FileStorage.openRaw(dir), [{ hmac: { key: HMAC_KEY } }]);
+    try {
+      for (const [id, value] of [
+        ['victim', VALUE],
+        ['other', OTHER_VALUE],
+      ] as const) {
+        const draft = await chain.createCheckpoint(id);
+        await draft.put('v', value);
+        await (await chain.commitCheckpoint(draft)).release();
       }
-    },
-  );
+      await fs.copyFile(join(dir, 'committed', 'other'), join(dir, 'committed', 'victim'));
+      let caught: unknown;
+      try {
+        const saved = await chain.loadCheckpoint('victim');
+        await saved.get('v');
+        await saved.release();
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(CheckpointError);
+      expect((caught as CheckpointError).kind).toBe('Integrity');
+      expect((caught as CheckpointError).message).toContain(
+        'holds checkpoint "other": it was moved or copied there',
+      );
+    } finally {
+      await chain.close();
+    }
+  });
 });
