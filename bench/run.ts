@@ -4,11 +4,13 @@
  * `--only <substring>` runs only the workloads whose group name contains it (and, like
  * --quick, writes the git-ignored .tmp files).
  *
+ * `--render` rewrites latest.md from latest.json without measuring.
+ *
  * Every figure is a ratio to a baseline measured in the same run, interleaved, median of
  * several rounds (see harness.ts); nothing here is a wall-clock pass/fail.
  */
 import { type Budget } from './harness';
-import { notMeasured, runMeta, writeResults, type Row } from './report';
+import { notMeasured, rerender, runMeta, writeResults, type Row } from './report';
 import { codecBenchmarks } from './workloads/codec';
 import { fileCommitBenchmarks, fileListingBenchmark } from './workloads/file-storage';
 import { largeValueBenchmark } from './workloads/large-value';
@@ -21,6 +23,10 @@ interface Group {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--render')) {
+    process.stdout.write(`bench: re-rendered ${rerender()} from latest.json\n`);
+    return;
+  }
   const quick = args.includes('--quick');
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
