@@ -111,6 +111,15 @@ describe('codec: malformed or tampered bytes', () => {
     expect(error.kind).toBe('Deserialize');
   });
 
+  // KNOWN CODEC BUG (reported): the codec turns a stack overflow into Deserialize by
+  // testing the RangeError's message with a regular expression, at the frame where the
+  // stack ran out; with little stack left (as here, under Vitest), that test itself
+  // overflows and a SyntaxError escapes. An explicit depth limit in the walk would fix it.
+  it.fails('KNOWN BUG: bytes nested 100,000 deep are a Deserialize error', () => {
+    const error = decodeError(craft('['.repeat(100_000) + ']'.repeat(100_000)));
+    expect(error.kind).toBe('Deserialize');
+  });
+
   it('every single-byte change of real codec bytes decodes or is a CheckpointError', () => {
     const bytes = encodeValue({ order: makeOrder(3), extra: new Map([[1, new Set([2n])]]) });
     let refused = 0;
