@@ -11,6 +11,7 @@ import {
   FileStorage,
   HmacWrapper,
   MemoryStorage,
+  registerCheckpointing,
   type CheckpointErrorKind,
   type Storage,
   type WrapperConfig,
@@ -18,6 +19,7 @@ import {
 import { PostgresStorage } from 'checkpointable/postgres';
 import { RedisStorage } from 'checkpointable/redis';
 import { INVALID_NAMES } from 'checkpointable/testing';
+import { container } from 'tsyringe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactMismatch } from '../fixtures/reliability/exact';
 
@@ -136,6 +138,21 @@ async function withChain<T>(chain: WrapperConfig[], work: (s: Storage) => Promis
     return await work(storage);
   } finally {
     await storage.close();
+  }
+}
+
+/**
+ * Runs `work` and rethrows its error only when the message names `reason`, so a row whose
+ * kind could also come from something else (an unreachable server) proves the right cause.
+ */
+async function because(reason: RegExp, work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await work();
+  } catch (error) {
+    if (reason.test((error as Error).message)) throw error;
+    throw new Error(`failed for another reason than ${reason}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -381,6 +398,40 @@ const CATALOGUE: Row[] = [
     'RedisStorage.open on a port nobody listens on',
     'Initialization',
     () => RedisStorage.open({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 2000 }),
+  ],
+  [
+    'PostgresStorage.open with a table name holding a quote',
+    'Initialization',
+    () =>
+      because(/table/i, () =>
+        PostgresStorage.open({
+          connectionString: 'postgres://postgres@127.0.0.1:1/test',
+          table: 'bad"name',
+        }),
+      ),
+  ],
+  [
+    'RedisStorage.open with a prefix holding a control character',
+    'Initialization',
+    () =>
+      because(/prefix/i, () =>
+        RedisStorage.open({ url: 'redis://127.0.0.1:1', prefix: 'bad\u0001prefix:' }),
+      ),
+  ],
+  [
+    'registerCheckpointing with an unknown storage URL scheme',
+    'Initialization',
+    () =>
+      registerCheckpointing(container.createChildContainer(), { storage: 'ftp://example.com/x' }),
+  ],
+  [
+    'registerCheckpointing with a wrapper chain holding a short key',
+    'Initialization',
+    () =>
+      registerCheckpointing(container.createChildContainer(), {
+        storage: 'memory:',
+        wrappers: [{ hmac: { key: 'short' } }],
+      }),
   ],
   // Data written through one chain and read through another, or by another program.
   [
