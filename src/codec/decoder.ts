@@ -3,7 +3,7 @@ import { classBindings, type ClassBinding } from './class-bindings';
 import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
-import { segment, ValuePathError } from './value-path';
+import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 /** The smallest blob returned as a view of owned input (Node pools buffers below 4 KiB). */
@@ -37,6 +37,7 @@ const BYTES_PER_ELEMENT: Record<string, number> = {
  */
 class Decoder {
   private readonly objects: unknown[] = [];
+  private depth = 0;
   /** When set, the root instance is this object instead of a new one (`restoreInto`). */
   private into: object | undefined;
   /** Class definitions met so far, by number. */
@@ -79,7 +80,11 @@ class Decoder {
   value(v: unknown): unknown {
     if (typeof v === 'string') return v.charCodeAt(0) === TAG ? this.tag(v) : v;
     if (typeof v !== 'object' || v === null) return v;
-    return Array.isArray(v) ? this.array(v) : this.plain(v as Record<string, unknown>);
+    // No `finally`: an error abandons the whole decode, depth and all.
+    if (++this.depth > MAX_DEPTH) throw tooDeep(true);
+    const out = Array.isArray(v) ? this.array(v) : this.plain(v as Record<string, unknown>);
+    this.depth--;
+    return out;
   }
 
   private array(a: unknown[]): unknown {
@@ -447,7 +452,7 @@ export function decodeValue(
   } catch (error) {
     if (error instanceof RootMismatch) throw rootMismatch(error.stored);
     if (error instanceof ValuePathError) {
-      throw fail(`${context.key ?? 'value'}${error.path}: ${error.problem}`);
+      throw fail(`${context.key ?? 'value'}${shortPath(error.path)}: ${error.problem}`);
     }
     if (error instanceof CheckpointError) {
       throw new CheckpointError(error.kind, withContext(error.message, context), {

@@ -2,7 +2,7 @@ import { CheckpointError, quote } from '../errors';
 import { classBindings, type ClassBinding } from './class-bindings';
 import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
-import { segment, ValuePathError } from './value-path';
+import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
 /** Where a value is being saved, for error messages. */
 export interface CodecContext {
@@ -20,6 +20,7 @@ const KEY_FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
  */
 class Encoder {
   private readonly seen = new Map<object, number>();
+  private depth = 0;
   /** Classes defined so far in this value, numbered in the order they were first met. */
   private readonly classes = new Map<ClassBinding, number>();
   readonly blobs: Uint8Array[] = [];
@@ -56,7 +57,14 @@ class Encoder {
     if (known !== undefined) return '\u0000r' + known;
     // Numbered in walk order; the decoder numbers the same objects in the same order.
     this.seen.set(o, this.seen.size);
+    // No `finally`: an error abandons the whole encode, depth and all.
+    if (++this.depth > MAX_DEPTH) throw tooDeep(false);
+    const out = this.container(o);
+    this.depth--;
+    return out;
+  }
 
+  private container(o: object): unknown {
     if (Array.isArray(o)) return this.array(o);
     const proto: unknown = Object.getPrototypeOf(o);
     if (proto === OBJECT_PROTO || proto === null) return this.plain(o as Record<string, unknown>);
@@ -270,7 +278,7 @@ function serializeError(error: unknown, context: CodecContext): unknown {
     context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
   return new CheckpointError(
     'Serialize',
-    `Cannot save ${root}${error.path}${context.key !== undefined ? ` (key ${quote(context.key)}${where})` : where}: ${error.problem}.`,
+    `Cannot save ${root}${shortPath(error.path)}${context.key !== undefined ? ` (key ${quote(context.key)}${where})` : where}: ${error.problem}.`,
     { identifier: context.identifier, key: context.key },
   );
 }

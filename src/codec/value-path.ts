@@ -24,3 +24,25 @@ export class ValuePathError extends Error {
     return this;
   }
 }
+
+/**
+ * How deep a value may nest, in objects, arrays, Maps, Sets and class instances. The
+ * codec walks values recursively; an explicit limit turns a too-deep value into a clean
+ * `Serialize` / `Deserialize` error long before the call stack runs out (about 2,000
+ * levels fit in a test worker's stack; 1,000 leaves room for the caller's own frames).
+ */
+export const MAX_DEPTH = 1000;
+
+/** The error for a value nested deeper than {@link MAX_DEPTH}. */
+export function tooDeep(stored: boolean): ValuePathError {
+  return new ValuePathError(
+    stored
+      ? `the stored value is nested more than ${MAX_DEPTH} levels deep`
+      : `it is nested more than ${MAX_DEPTH} levels deep; flatten the structure or save it under several keys`,
+  );
+}
+
+/** A path short enough for a message: very deep paths keep their start and end. */
+export function shortPath(path: string): string {
+  return path.length <= 160 ? path : `${path.slice(0, 80)}…${path.slice(-60)}`;
+}

@@ -111,13 +111,36 @@ describe('codec: malformed or tampered bytes', () => {
     expect(error.kind).toBe('Deserialize');
   });
 
-  // KNOWN CODEC BUG (reported): the codec turns a stack overflow into Deserialize by
-  // testing the RangeError's message with a regular expression, at the frame where the
-  // stack ran out; with little stack left (as here, under Vitest), that test itself
-  // overflows and a SyntaxError escapes. An explicit depth limit in the walk would fix it.
-  it.fails('KNOWN BUG: bytes nested 100,000 deep are a Deserialize error', () => {
+  // Regression: a stack overflow was once recognised by matching the RangeError's message,
+  // which itself overflowed with little stack left; an explicit depth limit stops first.
+  it('bytes nested 100,000 deep are a Deserialize error', () => {
     const error = decodeError(craft('['.repeat(100_000) + ']'.repeat(100_000)));
     expect(error.kind).toBe('Deserialize');
+  });
+
+  it('refuses values and bytes nested past the depth limit, and round-trips them at the limit', () => {
+    const nest = (depth: number) => {
+      let v: unknown = 'bottom';
+      for (let i = 0; i < depth; i++) v = i % 2 ? { v } : [v];
+      return v;
+    };
+    const atLimit = nest(1000);
+    expect(decodeValue(encodeValue(atLimit))).toEqual(atLimit);
+    let caught: unknown;
+    try {
+      encodeValue(nest(1001), { key: 'deep' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CheckpointError);
+    expect((caught as CheckpointError).kind).toBe('Serialize');
+    expect((caught as CheckpointError).message).toMatch(
+      /^Cannot save deep\[0\]\.v\[0\].*….*\(key "deep"\): it is nested more than 1000 levels deep; flatten the structure or save it under several keys\.$/s,
+    );
+    const deepBytes = craft('['.repeat(1001) + ']'.repeat(1001));
+    expect(decodeError(deepBytes).message).toContain(
+      'the stored value is nested more than 1000 levels deep',
+    );
   });
 
   it('every single-byte change of real codec bytes decodes or is a CheckpointError', () => {
