@@ -1,30 +1,16 @@
 import { afterAll, describe } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import {
-  buildWrapperChain,
-  RECOMMENDED_WRAPPER_ORDER,
-  type Storage,
-  type WrapperConfig,
-} from 'checkpointable';
+import { buildWrapperChain, RECOMMENDED_WRAPPER_ORDER, type Storage } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { storageConformance } from 'checkpointable/testing';
 import { DATABASE_URL, postgresAnswers, TestTables } from './postgres-server';
+import { RECOMMENDED_CHAIN } from '../wrappers/chains';
 
 const up = postgresAnswers();
 const tables = new TestTables();
 const tableOf = new WeakMap<Storage, string>();
 
-/** The full recommended chain (checksum, hmac, encrypt, guard), with keys for this run. */
-const CHAIN: WrapperConfig[] = RECOMMENDED_WRAPPER_ORDER.map((name) =>
-  name === 'hmac'
-    ? { hmac: { key: randomBytes(32) } }
-    : name === 'encrypt'
-      ? { encrypt: { key: randomBytes(32) } }
-      : name,
-);
-
 async function chained(table: string): Promise<Storage> {
-  const storage = buildWrapperChain(await open(table, true), CHAIN);
+  const storage = buildWrapperChain(await open(table, true), RECOMMENDED_CHAIN);
   tableOf.set(storage, table);
   return storage;
 }

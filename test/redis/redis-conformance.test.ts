@@ -1,30 +1,16 @@
 import { afterAll, describe } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import {
-  buildWrapperChain,
-  RECOMMENDED_WRAPPER_ORDER,
-  type Storage,
-  type WrapperConfig,
-} from 'checkpointable';
+import { buildWrapperChain, RECOMMENDED_WRAPPER_ORDER, type Storage } from 'checkpointable';
 import { RedisStorage } from 'checkpointable/redis';
 import { storageConformance } from 'checkpointable/testing';
 import { REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
+import { RECOMMENDED_CHAIN } from '../wrappers/chains';
 
 const up = redisAnswers();
 const prefixes = new TestPrefixes();
 const prefixOf = new WeakMap<Storage, string>();
 
-/** The full recommended chain (checksum, hmac, encrypt, guard), with keys for this run. */
-const CHAIN: WrapperConfig[] = RECOMMENDED_WRAPPER_ORDER.map((name) =>
-  name === 'hmac'
-    ? { hmac: { key: randomBytes(32) } }
-    : name === 'encrypt'
-      ? { encrypt: { key: randomBytes(32) } }
-      : name,
-);
-
 async function chained(prefix: string): Promise<Storage> {
-  const storage = buildWrapperChain(await open(prefix, true), CHAIN);
+  const storage = buildWrapperChain(await open(prefix, true), RECOMMENDED_CHAIN);
   prefixOf.set(storage, prefix);
   return storage;
 }
