@@ -22,4 +22,4 @@ export * from './wrappers';
 export * from './decorators';
 export * from './manager';
 export * from './di';
-export { encodeValue, decodeValue, type CodecContext } from './codec';
+export { encodeValue, decodeValue, type CodecContext, type DecodeOptions } from './codec';

@@ -1,5 +1,5 @@
 export { encodeValue, type CodecContext } from './encoder';
-export { decodeValue } from './decoder';
+export { decodeValue, type DecodeOptions } from './decoder';
 export { restoreAs, type ClassType } from './restore-as';
 export {
   useClassBindings,
