@@ -224,7 +224,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     try {
       await writeNewFileChunks(staging, chunks, this.isDurable);
     } catch (error) {
-      await fs.rm(staging, { force: true }).catch(() => undefined);
+      await fs.unlink(staging).catch(() => undefined); // may not exist if the open failed
       throw ioError('write', staging, error, { identifier });
     }
     try {
@@ -234,7 +234,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       if (errorCode(error) === 'EEXIST') throw alreadyCommitted(identifier);
       throw ioError('publish the checkpoint as', target, error, { identifier });
     } finally {
-      await fs.rm(staging, { force: true }).catch(() => undefined);
+      await fs.unlink(staging).catch(() => undefined);
     }
     if (this.isDurable) {
       try {
