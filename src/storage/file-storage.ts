@@ -39,6 +39,8 @@ export interface FileStorageOptions {
 /** The marker file that makes a folder a checkpoint store. */
 const MARKER = 'checkpointable.json';
 const MARKER_CONTENT = { format: 'checkpointable-file-storage', version: 1 };
+/** The temporary name a marker is written under before it is renamed into place. */
+const MARKER_TEMP = /^\.checkpointable\.json\.[0-9a-f]+$/;
 /** This process's tag on staging files, so a later open can tell live work from dead. */
 const PROCESS_TAG = `${encodeURIComponent(hostname())}-${process.pid}`;
 const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
@@ -149,7 +151,9 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     try {
       if (entries.includes(MARKER)) {
         await this.checkMarker(fail);
-      } else if (entries.length > 0) {
+      } else if (entries.some((name) => !MARKER_TEMP.test(name))) {
+        // Only another process's half-written marker may be here: that folder is being made
+        // a store right now (subfolders come after the marker), so we make it one too.
         throw fail(
           `it is not empty and holds no ${MARKER}, so it is not a checkpoint store; choose an empty or new folder`,
         );

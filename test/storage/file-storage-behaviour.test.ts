@@ -82,6 +82,23 @@ describe('FileStorage.open', () => {
     expect(existsSync(join(dir, 'committed'))).toBe(true);
   });
 
+  it('opens a folder another process is making a store right now', async () => {
+    // What a concurrent open sees between writing its marker and renaming it into place.
+    const dir = fresh();
+    writeFileSync(join(dir, '.checkpointable.json.0123456789ab'), '{"format":');
+    await open(dir);
+    expect(readdirSync(dir)).toContain('checkpointable.json');
+  });
+
+  it('lets eight processes open one new folder at the same time', async () => {
+    const dir = join(fresh(), 'new');
+    const children = Array.from({ length: 8 }, () => startChild(CHILD, [dir, 'hold', 'same-open']));
+    const ready = await Promise.allSettled(children.map((c) => c.waitFor((l) => l === 'ready')));
+    for (const c of children) c.process.stdin!.write('go\n');
+    await Promise.all(children.map((c) => c.exited));
+    expect(ready.map((r) => r.status)).toEqual(Array(8).fill('fulfilled'));
+  });
+
   it('refuses a regular file with Initialization', async () => {
     const file = join(fresh(), 'not-a-folder');
     writeFileSync(file, 'x');
