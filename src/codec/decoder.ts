@@ -281,9 +281,7 @@ class Decoder {
   /** Builds an instance from field values stored in `a` from index `at`, in stored field order. */
   private fill(stored: StoredClass, a: unknown[], at: number): object {
     const { binding, fieldNames } = stored;
-    // Numbered before its fields are revived, so a field may refer back to the instance.
-    const instance = this.create(binding);
-    this.objects.push(instance);
+    const instance = this.numberedInstance(binding);
     const n = fieldNames.length;
     let i = 0;
     try {
@@ -293,15 +291,9 @@ class Decoder {
         for (; i < n; i++) target[fieldNames[i]] = this.value(a[at + i]);
         return instance;
       }
-      let data: Record<string, unknown> = {};
+      const data: Record<string, unknown> = {};
       for (; i < n; i++) data[fieldNames[i]] = this.value(a[at + i]);
-      if (stored.version < binding.version) data = binding.upgrade(data, stored.version);
-      if (binding.restoreFields !== undefined) data = binding.restoreFields(data);
-      const target = instance as Record<string, unknown>;
-      for (const f of binding.fieldNames) {
-        if (hasOwn.call(data, f)) target[f] = data[f];
-      }
-      return instance;
+      return assignFields(instance, binding, stored.version, data);
     } catch (error) {
       throw i < n ? rethrow(error, segment(fieldNames[i])) : error;
     }
@@ -339,18 +331,37 @@ class Decoder {
       throw new ValuePathError('a stored class instance is malformed');
     }
     const binding = this.binding(name, version);
-    // Numbered before its fields are revived, so a field may refer back to the instance.
+    const instance = this.numberedInstance(binding);
+    const data = this.plain(fields as Record<string, unknown>, true);
+    return assignFields(instance, binding, version, data);
+  }
+
+  /** A new instance, numbered before its fields are revived so a field may refer back to it. */
+  private numberedInstance(binding: ClassBinding): object {
     const instance = this.create(binding);
     this.objects.push(instance);
-    let data = this.plain(fields as Record<string, unknown>, true);
-    if (version < binding.version) data = binding.upgrade(data, version);
-    if (binding.restoreFields !== undefined) data = binding.restoreFields(data);
-    const target = instance as Record<string, unknown>;
-    for (const f of binding.fieldNames) {
-      if (hasOwn.call(data, f)) target[f] = data[f];
-    }
     return instance;
   }
+}
+
+/**
+ * Brings field values stored at `fromVersion` up to the code's version, applies the
+ * class's restore hooks, and assigns the fields the class declares (nothing else).
+ */
+function assignFields(
+  instance: object,
+  binding: ClassBinding,
+  fromVersion: number,
+  stored: Record<string, unknown>,
+): object {
+  let data = stored;
+  if (fromVersion < binding.version) data = binding.upgrade(data, fromVersion);
+  if (binding.restoreFields !== undefined) data = binding.restoreFields(data);
+  const target = instance as Record<string, unknown>;
+  for (const f of binding.fieldNames) {
+    if (hasOwn.call(data, f)) target[f] = data[f];
+  }
+  return instance;
 }
 
 /** The root of the stored value is not an instance of the class asked for. */
