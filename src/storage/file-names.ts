@@ -1,30 +1,30 @@
 import { createHash } from 'node:crypto';
 
 /**
- * How FileStorage turns a checkpoint identifier into a folder name and back. Listing
- * reads folder names only, so the mapping must be reversible without opening files:
+ * How FileStorage turns a checkpoint identifier into the name of its file in
+ * `committed/` and back. Listing reads file names only, so the mapping must be reversible without opening files:
  * - letters, digits, `-`, `_` and `.` (not leading) stay as they are;
  * - every other character becomes `%XX` per UTF-8 byte (like encodeURIComponent);
- * - a name that would exceed {@link MAX_FOLDER_NAME} bytes, or an identifier with a lone
+ * - a name that would exceed {@link MAX_FILE_NAME} bytes, or an identifier with a lone
  *   surrogate, becomes `~` + SHA-256 of the identifier; the identifier itself is then
- *   read from the folder's manifest.
+ *   read from the pack file's header.
  * Identifiers that differ only in letter case map to different names, which a
  * case-insensitive file system (macOS, Windows) would treat as one: there, the second
  * commit fails with AlreadyExists rather than overwriting anything.
  */
 
-/** Longest folder name written, well under the 255-byte limit of common file systems. */
-export const MAX_FOLDER_NAME = 200;
+/** Longest file name written, well under the 255-byte limit of common file systems. */
+export const MAX_FILE_NAME = 200;
 
 /**
- * The folder name for `identifier`.
+ * The file name for `identifier`.
  *
  * @example
  * ```ts
- * folderName('order 42'); // 'order%2042'
+ * fileName('order 42'); // 'order%2042'
  * ```
  */
-export function folderName(identifier: string): string {
+export function fileName(identifier: string): string {
   let encoded: string | undefined;
   try {
     encoded = encodeURIComponent(identifier).replace(
@@ -35,13 +35,13 @@ export function folderName(identifier: string): string {
   } catch {
     encoded = undefined; // a lone surrogate: encodeURIComponent refuses it
   }
-  if (encoded !== undefined && encoded.length <= MAX_FOLDER_NAME) return encoded;
+  if (encoded !== undefined && encoded.length <= MAX_FILE_NAME) return encoded;
   return `~${createHash('sha256').update(identifier, 'utf16le').digest('hex')}`;
 }
 
 /**
- * The identifier behind a folder name, or `undefined` when the name is hashed (read the
- * manifest) or is not one of ours.
+ * The identifier behind a file name, or `undefined` when the name is hashed (read the
+ * pack header) or is not one of ours.
  *
  * @example
  * ```ts
@@ -52,7 +52,7 @@ export function identifierOf(name: string): string | undefined {
   if (name.startsWith('~') || name.startsWith('.')) return undefined;
   try {
     const identifier = decodeURIComponent(name);
-    return folderName(identifier) === name ? identifier : undefined;
+    return fileName(identifier) === name ? identifier : undefined;
   } catch {
     return undefined;
   }

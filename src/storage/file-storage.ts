@@ -16,17 +16,18 @@ import {
   writeNewFile,
   writeNewFileChunks,
 } from './durable-fs';
-import { folderName, identifierOf } from './file-names';
+import { fileName, identifierOf } from './file-names';
 import { buildPack, readPackHeader, type PackHeader } from './file-pack';
 import type { CommittedCheckpoint, Storage } from './storage';
 
 /**
  * How hard FileStorage works to survive a crash:
- * - `'durable'` (default): every value file, manifest and folder change is fsynced before
- *   commit resolves. A commit that resolved survives a killed process and a power cut.
- * - `'atomic'`: the same atomic rename, without fsync. A commit is still all-or-nothing
- *   and survives a killed process (the kernel keeps the data), but a power cut or kernel
- *   crash may lose recent commits. Several times faster: for tests and caches.
+ * - `'durable'` (default): the checkpoint's file is fsynced before it is linked into
+ *   `committed/`, and the folder after, all before commit resolves. A commit that
+ *   resolved survives a killed process and a power cut.
+ * - `'atomic'`: the same steps without fsync. A commit is still all-or-nothing and
+ *   survives a killed process (the kernel keeps the data), but a power cut or kernel
+ *   crash may lose recent commits: for tests and caches.
  */
 export type FileDurability = 'durable' | 'atomic';
 
@@ -215,14 +216,14 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   }
 
   protected async doCreate(identifier: string): Promise<FileUncommittedCheckpoint> {
-    const target = join(this.committedDir, folderName(identifier));
+    const target = join(this.committedDir, fileName(identifier));
     if (await exists(target, identifier)) throw alreadyCommitted(identifier);
     return new FileUncommittedCheckpoint(identifier, this);
   }
 
   protected async doCommit(checkpoint: FileUncommittedCheckpoint): Promise<CommittedCheckpoint> {
     const { identifier } = checkpoint;
-    const target = join(this.committedDir, folderName(identifier));
+    const target = join(this.committedDir, fileName(identifier));
     const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`);
     const { chunks, header } = buildPack(identifier, new Date(), checkpoint.values);
     try {
@@ -252,7 +253,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
-    const path = join(this.committedDir, folderName(identifier));
+    const path = join(this.committedDir, fileName(identifier));
     const header = await readHeader(path, identifier);
     if (header === undefined) throw checkpointNotFound(identifier);
     // The file name is where the caller looked; the header must agree. Otherwise a file
@@ -269,7 +270,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   }
 
   protected async doRemove(identifier: string): Promise<void> {
-    const path = join(this.committedDir, folderName(identifier));
+    const path = join(this.committedDir, fileName(identifier));
     try {
       await fs.unlink(path);
     } catch (error) {
@@ -298,7 +299,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       } else if (name.startsWith('~')) {
         // Hashed names keep the identifier only in the pack's header.
         const header = await readHeader(join(this.committedDir, name), name).catch(() => undefined);
-        if (header !== undefined && folderName(header.identifier) === name)
+        if (header !== undefined && fileName(header.identifier) === name)
           identifiers.push(header.identifier);
       }
     }
