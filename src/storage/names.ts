@@ -12,9 +12,18 @@ export const MAX_NAME_LENGTH = 255;
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/\\]/;
 
 /**
+ * A UTF-16 surrogate that is not half of a pair. Names are stored as UTF-8 by files,
+ * PostgreSQL and Redis, which cannot hold a lone surrogate: `k\uD800` and `k\uDFFF` would
+ * both become `k\uFFFD` and collapse into one name. The grammar is defined on well-formed
+ * strings so that every backend stores every valid name exactly.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
  * The one place where checkpoint identifiers and keys are checked. Every storage and
  * wrapper calls it before any I/O, so the grammar is the same for every backend:
- * 1 to 255 characters, no `/`, `\`, NUL or other control characters, not `.` or `..`.
+ * 1 to 255 characters, no `/`, `\`, NUL or other control characters, not `.` or `..`,
+ * and well-formed UTF-16 (no lone surrogate).
  *
  * @param what whether `name` is an identifier or a key (for the message)
  * @param name the value to check
@@ -40,7 +49,7 @@ export function assertValidName(
   throw new CheckpointError(
     'InvalidIdentifier',
     `Invalid checkpoint ${what} ${shown}${where}: ${problem}. ` +
-      `Use 1 to ${MAX_NAME_LENGTH} characters without '/', '\\' or control characters, other than '.' and '..'.`,
+      `Use 1 to ${MAX_NAME_LENGTH} characters without '/', '\\', control characters or lone surrogates, other than '.' and '..'.`,
     what === 'key'
       ? { identifier, key: typeof name === 'string' ? name : undefined }
       : { identifier: typeof name === 'string' ? name : undefined },
@@ -61,6 +70,11 @@ export function nameProblem(name: unknown): string | undefined {
         ? `'${char}'`
         : `the control character U+${char.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
     return `it contains ${what} at position ${bad.index}`;
+  }
+  const lone = LONE_SURROGATE.exec(name);
+  if (lone !== null) {
+    const unit = lone[0].charCodeAt(0).toString(16).toUpperCase();
+    return `it contains the lone surrogate U+${unit} at position ${lone.index}, which no storage can keep as text`;
   }
   return undefined;
 }

@@ -41,6 +41,9 @@ export const INVALID_NAMES: readonly [string, string][] = [
   ['DEL', 'a\u007fb'],
   ['C1 control', 'a\u0085b'],
   ['256 characters', 'x'.repeat(256)],
+  ['lone high surrogate', 'k\uD800'],
+  ['lone low surrogate', 'k\uDFFF'],
+  ['reversed surrogate pair', 'a\uDE00\uD83Db'],
 ];
 
 /** Identifiers inside the grammar that media may find awkward; all must round-trip. */
@@ -59,7 +62,7 @@ export const AWKWARD_VALID_NAMES: readonly string[] = [
   'quote\'and"double',
   'manifest.json',
   'checkpointable.json',
-  'lone\uD800surrogate',
+  'pair \uD83D\uDE00 of surrogates',
   '__proto__',
   'constructor',
 ];

@@ -108,7 +108,7 @@ describe('save and restore', () => {
     await expectCheckpointError(
       () => manager.save('a/b', { n: 1 }),
       'InvalidIdentifier',
-      "Invalid checkpoint identifier \"a/b\": it contains '/' at position 1. Use 1 to 255 characters without '/', '\\' or control characters, other than '.' and '..'.",
+      "Invalid checkpoint identifier \"a/b\": it contains '/' at position 1. Use 1 to 255 characters without '/', '\\', control characters or lone surrogates, other than '.' and '..'.",
     );
     await expectCheckpointError(() => manager.save('a', { '..': 1 }), 'InvalidIdentifier');
     await expectCheckpointError(

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactMismatch } from '../fixtures/reliability/exact';
 
 /**
- * The bad-input catalogue: every bad input DESIGN.md and the issues name, each with the
+ * The bad-input catalogue: every bad input the storage contract names, each with the
  * error kind it must raise. After every row, every checkpoint committed before it must
  * still read back exactly, and no checkpoint may have appeared or vanished.
  */

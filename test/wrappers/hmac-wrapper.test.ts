@@ -66,18 +66,18 @@ describe('HmacWrapper', () => {
     await draft.discard();
   });
 
-  it('binds lone surrogates exactly: two names that UTF-8 would merge stay apart', async () => {
+  it('binds astral characters exactly: names that differ only in one surrogate pair stay apart', async () => {
     const tap = new EnvelopeTap(new MemoryStorage());
     const storage = HmacWrapper.wrap(tap, KEY_A);
     const draft = await storage.createCheckpoint('c');
-    await draft.put('a\uD800', 'first');
-    await draft.put('a\uDBFF', 'second');
+    await draft.put('a\u{1F600}', 'first');
+    await draft.put('a\u{1F601}', 'second');
     await (await storage.commitCheckpoint(draft)).release();
-    const moved = tap.envelope('c', 'a\uD800');
-    tap.onRead = (_id, key, bytes) => (key === 'a\uDBFF' ? moved : bytes);
+    const moved = tap.envelope('c', 'a\u{1F600}');
+    tap.onRead = (_id, key, bytes) => (key === 'a\u{1F601}' ? moved : bytes);
     const loaded = await storage.loadCheckpoint('c');
-    expect(await loaded.get('a\uD800')).toBe('first');
-    const error = (await caught(loaded.get('a\uDBFF'))) as CheckpointError;
+    expect(await loaded.get('a\u{1F600}')).toBe('first');
+    const error = (await caught(loaded.get('a\u{1F601}'))) as CheckpointError;
     expect(error.kind).toBe('Integrity');
     await loaded.release();
   });
