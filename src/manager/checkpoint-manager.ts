@@ -1,6 +1,6 @@
 import { inject, injectable } from 'tsyringe';
 import { decodeValue } from '../codec/decoder';
-import type { ClassType } from '../codec/restore-as';
+import { restoreAs, type ClassType } from '../codec/restore-as';
 import { metadataRegistry } from '../decorators/metadata-registry';
 import { CHECKPOINT_STORAGE } from '../di/checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
@@ -12,7 +12,16 @@ import {
   type CheckpointInfo,
   type EncodedEntry,
 } from './checkpoint-transaction';
+import {
+  CheckpointEventEmitter,
+  errorKindOf,
+  type CheckpointEvents,
+  type CheckpointListener,
+} from './checkpoint-events';
 import { MANIFEST_KEY, parseManifest } from './manifest';
+
+/** Error kinds that say a checkpoint's stored data cannot be read, not that the medium failed. */
+const DAMAGE_KINDS = new Set(['Deserialize', 'Integrity', 'Version', 'KeyNotFound']);
 
 /**
  * Options of {@link CheckpointManager.prune}; a checkpoint is removed when no rule keeps it.
@@ -45,6 +54,12 @@ export interface PruneResult {
   removed: string[];
   /** Identifiers that were due but are held by a live handle (GuardWrapper), so kept. */
   inUse: string[];
+  /**
+   * Identifiers that could not be read (damaged, tampered with, unknown format), so their
+   * age is unknown and they were neither kept nor removed; each also raised a `damaged`
+   * event. Inspect or remove them by hand.
+   */
+  damaged: string[];
 }
 
 /**
@@ -67,6 +82,7 @@ export interface PruneResult {
 @injectable()
 export class CheckpointManager implements AsyncDisposable {
   readonly #transactions = new Set<CheckpointTransaction>();
+  readonly #events = new CheckpointEventEmitter();
   #closed = false;
 
   /**
@@ -74,6 +90,25 @@ export class CheckpointManager implements AsyncDisposable {
    *   closes it on {@link close}
    */
   constructor(@inject(CHECKPOINT_STORAGE) private readonly storage: Storage) {}
+
+  /**
+   * Calls `listener` for every `event` from now on: `save`, `restore`, `remove`, `prune`,
+   * and `damaged` for each checkpoint that listing skipped because it cannot be read.
+   * A listener that throws never breaks the operation; its error becomes a process warning.
+   *
+   * @returns a function that removes the listener
+   *
+   * @example
+   * ```ts
+   * const off = manager.on('save', ({ identifier, bytes, durationMs }) =>
+   *   logger.info(`saved ${identifier}: ${bytes} bytes in ${durationMs} ms`));
+   * manager.on('damaged', ({ identifier, message }) => logger.error(message));
+   * off();
+   * ```
+   */
+  on<E extends keyof CheckpointEvents>(event: E, listener: CheckpointListener<E>): () => void {
+    return this.#events.on(event, listener);
+  }
 
   /**
    * Snapshots every value of `values` (one key each) and commits them as the checkpoint
@@ -90,6 +125,7 @@ export class CheckpointManager implements AsyncDisposable {
    * ```
    */
   save(identifier: string, values: Record<string, unknown>): Promise<CheckpointInfo> {
+    const started = performance.now();
     let entries: EncodedEntry[];
     try {
       this.#assertOpen();
@@ -104,19 +140,49 @@ export class CheckpointManager implements AsyncDisposable {
       // All keys are encoded now, together: the snapshot is of one moment.
       entries = Object.keys(values).map((key) => encodeEntry(identifier, key, values[key]));
     } catch (error) {
+      this.#reportSave(identifier, started, 0, 0, error);
       return Promise.reject(error);
     }
-    return this.#commitEntries(identifier, entries);
+    return this.#commitEntries(identifier, entries, started);
   }
 
-  async #commitEntries(identifier: string, entries: EncodedEntry[]): Promise<CheckpointInfo> {
-    const tx = await this.begin(identifier);
+  async #commitEntries(
+    identifier: string,
+    entries: EncodedEntry[],
+    started: number,
+  ): Promise<CheckpointInfo> {
+    const bytes = entries.reduce((sum, entry) => sum + entry.bytes.length, 0);
     try {
-      for (const entry of entries) await tx.write(entry);
-      return await tx.commit();
-    } finally {
-      await tx.discard();
+      const tx = await this.begin(identifier);
+      try {
+        for (const entry of entries) await tx.write(entry);
+        const info = await tx.commit();
+        this.#reportSave(identifier, started, entries.length, bytes);
+        return info;
+      } finally {
+        await tx.discard();
+      }
+    } catch (error) {
+      this.#reportSave(identifier, started, entries.length, bytes, error);
+      throw error;
     }
+  }
+
+  #reportSave(
+    identifier: string,
+    started: number,
+    keys: number,
+    bytes: number,
+    error?: unknown,
+  ): void {
+    if (!this.#events.has('save')) return;
+    const durationMs = performance.now() - started;
+    this.#events.emit(
+      'save',
+      error === undefined
+        ? { identifier, keys, bytes, durationMs }
+        : { identifier, keys, bytes, durationMs, errorKind: errorKindOf(error), error },
+    );
   }
 
   /**
@@ -134,7 +200,40 @@ export class CheckpointManager implements AsyncDisposable {
    * ```
    */
   async restore<T = unknown>(identifier: string, key: string, type?: ClassType<T>): Promise<T> {
-    return this.#read(identifier, (saved) => saved.get<T>(key, type));
+    const started = performance.now();
+    let bytes = 0;
+    try {
+      const value = await this.#read(identifier, async (saved) => {
+        const stored = await saved.getBytes(key);
+        bytes = stored.length;
+        const context = { identifier, key };
+        // The bytes were just read for this call and nobody else holds them.
+        const decoded = decodeValue(stored, context, { owned: true });
+        return type === undefined ? (decoded as T) : restoreAs(decoded, type, context);
+      });
+      this.#reportRestore(identifier, key, started, bytes);
+      return value;
+    } catch (error) {
+      this.#reportRestore(identifier, key, started, bytes, error);
+      throw error;
+    }
+  }
+
+  #reportRestore(
+    identifier: string,
+    key: string,
+    started: number,
+    bytes: number,
+    error?: unknown,
+  ): void {
+    if (!this.#events.has('restore')) return;
+    const durationMs = performance.now() - started;
+    this.#events.emit(
+      'restore',
+      error === undefined
+        ? { identifier, key, bytes, durationMs }
+        : { identifier, key, bytes, durationMs, errorKind: errorKindOf(error), error },
+    );
   }
 
   /**
@@ -176,11 +275,19 @@ export class CheckpointManager implements AsyncDisposable {
   async restoreInto<T extends object>(identifier: string, key: string, target: T): Promise<T> {
     this.#assertOpen();
     const plan = metadataRegistry.planOf(target.constructor);
-    const bytes = await this.#read(identifier, (saved) => saved.getBytes(key));
-    const context = { identifier, key };
-    const mismatch = (stored: string) =>
-      `Cannot restore key ${quote(key)} of checkpoint ${quote(identifier)} into an instance of ${plan.name}: it holds ${stored}. Restore it with manager.restore(${quote(identifier)}, ${quote(key)}) instead.`;
-    decodeValue(bytes, context, { into: target, mismatch });
+    const started = performance.now();
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.#read(identifier, (saved) => saved.getBytes(key));
+      const context = { identifier, key };
+      const mismatch = (stored: string) =>
+        `Cannot restore key ${quote(key)} of checkpoint ${quote(identifier)} into an instance of ${plan.name}: it holds ${stored}. Restore it with manager.restore(${quote(identifier)}, ${quote(key)}) instead.`;
+      decodeValue(bytes, context, { into: target, mismatch });
+    } catch (error) {
+      this.#reportRestore(identifier, key, started, bytes?.length ?? 0, error);
+      throw error;
+    }
+    this.#reportRestore(identifier, key, started, bytes.length);
     return target;
   }
 
@@ -208,6 +315,10 @@ export class CheckpointManager implements AsyncDisposable {
    * `@Checkpointable` classes inside (read from each checkpoint's manifest; checkpoints
    * written without the manager list their keys and no classes).
    *
+   * A checkpoint that cannot be read (damaged, tampered with, in a format this code does
+   * not know) is left out of the list and reported through the `damaged` event, never
+   * silently; a failing medium (`Io`) still fails the call.
+   *
    * @example
    * ```ts
    * for (const { identifier, createdAt, classes } of await manager.list()) {
@@ -216,36 +327,60 @@ export class CheckpointManager implements AsyncDisposable {
    * ```
    */
   async list(): Promise<CheckpointInfo[]> {
+    return (await this.#listReadable()).infos;
+  }
+
+  /** The readable checkpoints, oldest first, and the identifiers of those that are not. */
+  async #listReadable(): Promise<{ infos: CheckpointInfo[]; damaged: string[] }> {
     this.#assertOpen();
     const out: CheckpointInfo[] = [];
+    const damaged: string[] = [];
     for (const identifier of await this.storage.checkpointIdentifiers()) {
-      let saved: CommittedCheckpoint;
       try {
-        saved = await this.storage.loadCheckpoint(identifier);
+        const info = await this.#info(identifier);
+        if (info !== undefined) out.push(info);
       } catch (error) {
-        if (CheckpointError.is(error, 'NotFound')) continue; // removed meanwhile
-        throw error;
-      }
-      try {
-        const keys = await saved.keys();
-        const manifest = keys.includes(MANIFEST_KEY)
-          ? parseManifest(await saved.get(MANIFEST_KEY))
-          : undefined;
-        out.push({
+        if (!(error instanceof CheckpointError) || !DAMAGE_KINDS.has(error.kind)) throw error;
+        damaged.push(identifier);
+        this.#events.emit('damaged', {
           identifier,
-          createdAt: saved.createdAt,
-          keys: keys.filter((k) => k !== MANIFEST_KEY),
-          classes: manifest?.classes.map((c) => c.name) ?? [],
+          errorKind: error.kind,
+          message: error.message,
+          error,
         });
-      } finally {
-        await saved.release();
       }
     }
-    return out.sort(
+    const infos = out.sort(
       (a, b) =>
         a.createdAt.getTime() - b.createdAt.getTime() ||
         (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0),
     );
+    return { infos, damaged };
+  }
+
+  /** One checkpoint's facts, or undefined when it was removed meanwhile. */
+  async #info(identifier: string): Promise<CheckpointInfo | undefined> {
+    let saved: CommittedCheckpoint;
+    try {
+      saved = await this.storage.loadCheckpoint(identifier);
+    } catch (error) {
+      if (CheckpointError.is(error, 'NotFound')) return undefined; // removed meanwhile
+      throw error;
+    }
+    try {
+      const keys = await saved.keys();
+      const manifest = keys.includes(MANIFEST_KEY)
+        ? parseManifest(await saved.get(MANIFEST_KEY))
+        : undefined;
+      return {
+        identifier,
+        createdAt: saved.createdAt,
+        keys: keys.filter((k) => k !== MANIFEST_KEY),
+        classes: manifest?.classes.map((c) => c.name) ?? [],
+      };
+    } finally {
+      await saved.release();
+    }
   }
 
   /**
@@ -259,7 +394,25 @@ export class CheckpointManager implements AsyncDisposable {
    */
   async remove(identifier: string): Promise<void> {
     this.#assertOpen();
-    await this.storage.removeCheckpoint(identifier);
+    const started = performance.now();
+    try {
+      await this.storage.removeCheckpoint(identifier);
+    } catch (error) {
+      this.#reportRemove(identifier, started, error);
+      throw error;
+    }
+    this.#reportRemove(identifier, started);
+  }
+
+  #reportRemove(identifier: string, started: number, error?: unknown): void {
+    if (!this.#events.has('remove')) return;
+    const durationMs = performance.now() - started;
+    this.#events.emit(
+      'remove',
+      error === undefined
+        ? { identifier, durationMs }
+        : { identifier, durationMs, errorKind: errorKindOf(error), error },
+    );
   }
 
   /**
@@ -300,9 +453,10 @@ export class CheckpointManager implements AsyncDisposable {
         `prune({ olderThan: ${String(olderThan)} }): olderThan is a Date or an age in milliseconds (0 or more).`,
       );
     }
-    const all = await this.list(); // oldest first
+    const started = performance.now();
+    const { infos: all, damaged } = await this.#listReadable(); // oldest first
     const due = all.slice(0, Math.max(0, all.length - (keepLast ?? 0)));
-    const result: PruneResult = { removed: [], inUse: [] };
+    const result: PruneResult = { removed: [], inUse: [], damaged };
     for (const { identifier, createdAt } of due) {
       if (cutoff !== undefined && createdAt.getTime() >= cutoff) continue;
       try {
@@ -313,6 +467,11 @@ export class CheckpointManager implements AsyncDisposable {
         else if (!CheckpointError.is(error, 'NotFound')) throw error;
       }
     }
+    this.#events.emit('prune', {
+      removed: result.removed,
+      inUse: result.inUse,
+      durationMs: performance.now() - started,
+    });
     return result;
   }
 

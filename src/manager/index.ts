@@ -2,3 +2,14 @@
 export { CheckpointManager, type PruneOptions, type PruneResult } from './checkpoint-manager';
 export { CheckpointTransaction, type CheckpointInfo } from './checkpoint-transaction';
 export { MANIFEST_KEY, type Manifest } from './manifest';
+export {
+  CheckpointEventEmitter,
+  type CheckpointEventBase,
+  type CheckpointEvents,
+  type CheckpointListener,
+  type DamagedEvent,
+  type PruneEvent,
+  type RemoveEvent,
+  type RestoreEvent,
+  type SaveEvent,
+} from './checkpoint-events';

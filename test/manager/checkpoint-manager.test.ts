@@ -242,7 +242,11 @@ describe('list, remove and prune', () => {
 
   it('prunes all but the newest keepLast', async () => {
     for (const id of ['c1', 'c2', 'c3', 'c4']) await manager.save(id, { id });
-    expect(await manager.prune({ keepLast: 2 })).toEqual({ removed: ['c1', 'c2'], inUse: [] });
+    expect(await manager.prune({ keepLast: 2 })).toEqual({
+      removed: ['c1', 'c2'],
+      inUse: [],
+      damaged: [],
+    });
     expect((await manager.list()).map((c) => c.identifier)).toEqual(['c3', 'c4']);
   });
 
@@ -250,17 +254,27 @@ describe('list, remove and prune', () => {
     for (const id of ['c1', 'c2', 'c3']) await manager.save(id, { id });
     const held = await storage.loadCheckpoint('c1');
     const future = new Date(Date.now() + 60_000);
-    expect(await manager.prune({ olderThan: new Date(0) })).toEqual({ removed: [], inUse: [] });
+    expect(await manager.prune({ olderThan: new Date(0) })).toEqual({
+      removed: [],
+      inUse: [],
+      damaged: [],
+    });
     // An age in milliseconds: nothing here is an hour old.
-    expect(await manager.prune({ olderThan: 3600_000 })).toEqual({ removed: [], inUse: [] });
+    expect(await manager.prune({ olderThan: 3600_000 })).toEqual({
+      removed: [],
+      inUse: [],
+      damaged: [],
+    });
     expect(await manager.prune({ keepLast: 1, olderThan: future })).toEqual({
       removed: ['c2'],
       inUse: ['c1'],
+      damaged: [],
     });
     await held.release();
     expect(await manager.prune({ olderThan: future })).toEqual({
       removed: ['c1', 'c3'],
       inUse: [],
+      damaged: [],
     });
   });
 
