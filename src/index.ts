@@ -22,4 +22,5 @@ export * from './wrappers';
 export * from './decorators';
 export * from './manager';
 export * from './di';
+export * from './telemetry';
 export { encodeValue, decodeValue, type CodecContext, type DecodeOptions } from './codec';

@@ -19,6 +19,17 @@ import {
   type CheckpointListener,
 } from './checkpoint-events';
 import { MANIFEST_KEY, parseManifest } from './manifest';
+import type {
+  CheckpointInstrumentation,
+  CheckpointOperation,
+  OperationAttributes,
+  OperationScope,
+} from '../telemetry/checkpoint-instrumentation';
+import { InstrumentedStorage } from '../telemetry/instrumented-storage';
+import { storageAttributes } from '../telemetry/storage-kind';
+
+/** The scope handed to work that runs without an instrumentation. */
+const NO_SCOPE: OperationScope = { set() {} };
 
 /** Error kinds that say a checkpoint's stored data cannot be read, not that the medium failed. */
 const DAMAGE_KINDS = new Set(['Deserialize', 'Integrity', 'Version', 'KeyNotFound']);
@@ -83,13 +94,49 @@ export interface PruneResult {
 export class CheckpointManager implements AsyncDisposable {
   readonly #transactions = new Set<CheckpointTransaction>();
   readonly #events = new CheckpointEventEmitter();
+  #instrumentation: CheckpointInstrumentation | undefined;
+  #storageAttributes: OperationAttributes = {};
   #closed = false;
 
   /**
    * @param storage the storage (with its wrapper chain) to keep checkpoints in; the manager
    *   closes it on {@link close}
    */
-  constructor(@inject(CHECKPOINT_STORAGE) private readonly storage: Storage) {}
+  constructor(@inject(CHECKPOINT_STORAGE) private storage: Storage) {}
+
+  /**
+   * Reports every operation from now on to `instrumentation`: `save` and `restore` here,
+   * and `commit`, `load`, `remove` and `list` of the storage, which the manager wraps in an
+   * {@link InstrumentedStorage}. Call it once, before the manager is used.
+   * `checkpointable/opentelemetry` provides the OpenTelemetry instrumentation.
+   *
+   * @returns this manager
+   *
+   * @example
+   * ```ts
+   * import { openTelemetry } from 'checkpointable/opentelemetry';
+   * const manager = new CheckpointManager(storage).instrument(openTelemetry());
+   * ```
+   */
+  instrument(instrumentation: CheckpointInstrumentation): this {
+    this.#assertOpen();
+    this.#instrumentation = instrumentation;
+    const inner = this.storage instanceof InstrumentedStorage ? this.storage.inner : this.storage;
+    this.#storageAttributes = storageAttributes(inner);
+    this.storage = new InstrumentedStorage(inner, instrumentation);
+    return this;
+  }
+
+  /** Runs `work` as a traced operation when an instrumentation is set, else just runs it. */
+  #traced<T>(
+    name: CheckpointOperation,
+    attributes: OperationAttributes,
+    work: (scope: OperationScope) => Promise<T>,
+  ): Promise<T> {
+    const instrumentation = this.#instrumentation;
+    if (instrumentation === undefined) return work(NO_SCOPE);
+    return instrumentation.operation(name, { ...this.#storageAttributes, ...attributes }, work);
+  }
 
   /**
    * Calls `listener` for every `event` from now on: `save`, `restore`, `remove`, `prune`,
@@ -152,16 +199,23 @@ export class CheckpointManager implements AsyncDisposable {
     started: number,
   ): Promise<CheckpointInfo> {
     const bytes = entries.reduce((sum, entry) => sum + entry.bytes.length, 0);
+    const attributes = {
+      'checkpoint.identifier': identifier,
+      'checkpoint.keys': entries.length,
+      'checkpoint.bytes': bytes,
+    };
     try {
-      const tx = await this.begin(identifier);
-      try {
-        for (const entry of entries) await tx.write(entry);
-        const info = await tx.commit();
-        this.#reportSave(identifier, started, entries.length, bytes);
-        return info;
-      } finally {
-        await tx.discard();
-      }
+      const info = await this.#traced('save', attributes, async () => {
+        const tx = await this.begin(identifier);
+        try {
+          for (const entry of entries) await tx.write(entry);
+          return await tx.commit();
+        } finally {
+          await tx.discard();
+        }
+      });
+      this.#reportSave(identifier, started, entries.length, bytes);
+      return info;
     } catch (error) {
       this.#reportSave(identifier, started, entries.length, bytes, error);
       throw error;
@@ -203,14 +257,18 @@ export class CheckpointManager implements AsyncDisposable {
     const started = performance.now();
     let bytes = 0;
     try {
-      const value = await this.#read(identifier, async (saved) => {
-        const stored = await saved.getBytes(key);
-        bytes = stored.length;
-        const context = { identifier, key };
-        // The bytes were just read for this call and nobody else holds them.
-        const decoded = decodeValue(stored, context, { owned: true });
-        return type === undefined ? (decoded as T) : restoreAs(decoded, type, context);
-      });
+      const attributes = { 'checkpoint.identifier': identifier, 'checkpoint.key': key };
+      const value = await this.#traced('restore', attributes, (scope) =>
+        this.#read(identifier, async (saved) => {
+          const stored = await saved.getBytes(key);
+          bytes = stored.length;
+          scope.set({ 'checkpoint.bytes': bytes });
+          const context = { identifier, key };
+          // The bytes were just read for this call and nobody else holds them.
+          const decoded = decodeValue(stored, context, { owned: true });
+          return type === undefined ? (decoded as T) : restoreAs(decoded, type, context);
+        }),
+      );
       this.#reportRestore(identifier, key, started, bytes);
       return value;
     } catch (error) {
@@ -278,11 +336,16 @@ export class CheckpointManager implements AsyncDisposable {
     const started = performance.now();
     let bytes: Uint8Array | undefined;
     try {
-      bytes = await this.#read(identifier, (saved) => saved.getBytes(key));
-      const context = { identifier, key };
-      const mismatch = (stored: string) =>
-        `Cannot restore key ${quote(key)} of checkpoint ${quote(identifier)} into an instance of ${plan.name}: it holds ${stored}. Restore it with manager.restore(${quote(identifier)}, ${quote(key)}) instead.`;
-      decodeValue(bytes, context, { into: target, mismatch });
+      const attributes = { 'checkpoint.identifier': identifier, 'checkpoint.key': key };
+      bytes = await this.#traced('restore', attributes, async (scope) => {
+        const stored = await this.#read(identifier, (saved) => saved.getBytes(key));
+        scope.set({ 'checkpoint.bytes': stored.length });
+        const context = { identifier, key };
+        const mismatch = (what: string) =>
+          `Cannot restore key ${quote(key)} of checkpoint ${quote(identifier)} into an instance of ${plan.name}: it holds ${what}. Restore it with manager.restore(${quote(identifier)}, ${quote(key)}) instead.`;
+        decodeValue(stored, context, { into: target, mismatch });
+        return stored;
+      });
     } catch (error) {
       this.#reportRestore(identifier, key, started, bytes?.length ?? 0, error);
       throw error;

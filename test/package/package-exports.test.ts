@@ -55,10 +55,10 @@ describe('the published package', () => {
     expect(JSON.parse(out)).toEqual(['2', 'NotFound']);
   });
 
-  it('loads neither pg nor ioredis for users of the main entry', () => {
+  it('loads no optional peer (pg, ioredis, OpenTelemetry) for users of the main entry', () => {
     const out = node(`
       require('checkpointable');
-      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis)[\\\\/]/.test(f));
+      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis|@opentelemetry)[\\\\/]/.test(f));
       console.log(JSON.stringify(loaded));
     `);
     expect(JSON.parse(out)).toEqual([]);
@@ -71,5 +71,36 @@ describe('the published package', () => {
       console.log(Object.keys(require.cache).some((f) => f.includes('vitest')));
     `);
     expect(out.split('\n')).toEqual(['./dist/testing/index.js', 'false']);
+  });
+
+  it('traces nothing, with one warning saying what to install, when @opentelemetry/api is missing', () => {
+    const out = node(`
+      const Module = require('module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request === '@opentelemetry/api') {
+          throw Object.assign(new Error("Cannot find module '@opentelemetry/api'"), { code: 'MODULE_NOT_FOUND' });
+        }
+        return resolve.call(this, request, ...rest);
+      };
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.name + ': ' + w.message));
+      const { CheckpointManager, MemoryStorage } = require('checkpointable');
+      const { openTelemetry } = require('checkpointable/opentelemetry');
+      (async () => {
+        const manager = new CheckpointManager(MemoryStorage.create()).instrument(openTelemetry());
+        openTelemetry();
+        await manager.save('a', { n: 1 });
+        const n = await manager.restore('a', 'n');
+        await new Promise((r) => setImmediate(r));
+        console.log(JSON.stringify([n, warnings]));
+      })();
+    `);
+    const [n, warnings] = JSON.parse(out) as [number, string[]];
+    expect(n).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^CheckpointTelemetryWarning: checkpointable\/opentelemetry: the "@opentelemetry\/api" package could not be loaded .*; add it with `npm install @opentelemetry\/api@\^1`\.$/,
+    );
   });
 });
