@@ -1,0 +1,4 @@
+import { MemoryStorage } from 'checkpointable';
+import { validateSaver } from '../fixtures/langgraph/validate-saver';
+
+validateSaver('MemoryStorage', async () => MemoryStorage.create());
