@@ -55,10 +55,10 @@ describe('the published package', () => {
     expect(JSON.parse(out)).toEqual(['2', 'NotFound']);
   });
 
-  it('loads no optional peer (pg, ioredis, OpenTelemetry) for users of the main entry', () => {
+  it('loads no optional peer (pg, ioredis, OpenTelemetry, LangGraph) for users of the main entry', () => {
     const out = node(`
       require('checkpointable');
-      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis|@opentelemetry)[\\\\/]/.test(f));
+      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis|@opentelemetry|@langchain)[\\\\/]/.test(f));
       console.log(JSON.stringify(loaded));
     `);
     expect(JSON.parse(out)).toEqual([]);
