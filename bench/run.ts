@@ -15,6 +15,7 @@ import { codecBenchmarks } from './workloads/codec';
 import { fileCommitBenchmarks, fileListingBenchmark } from './workloads/file-storage';
 import { largeValueBenchmark } from './workloads/large-value';
 import { optionalBenchmarks } from './workloads/optional';
+import { langgraphBenchmarks } from './workloads/langgraph';
 import { telemetryBenchmarks } from './workloads/telemetry';
 
 interface Group {
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     { name: 'file-listing', run: () => fileListingBenchmark(cpu, 10_000) },
     ...optionalBenchmarks({ cpu, io, quick }),
     { name: 'telemetry', run: () => telemetryBenchmarks({ cpu, io }) },
+    { name: 'langgraph', run: () => langgraphBenchmarks({ cpu, io }) },
     { name: 'large-value', run: () => largeValueBenchmark(100, quick ? 1 : 3, quick) },
   ];
 
