@@ -8,6 +8,7 @@ export {
 } from './errors';
 export type {
   Storage,
+  CreateCheckpointOptions,
   UncommittedCheckpoint,
   CommittedCheckpoint,
   ClassType,

@@ -5,7 +5,7 @@ import { metadataRegistry } from '../decorators/metadata-registry';
 import { CHECKPOINT_STORAGE } from '../di/checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
 import { assertValidName } from '../storage/names';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import {
   CheckpointTransaction,
   encodeEntry,
@@ -206,7 +206,9 @@ export class CheckpointManager implements AsyncDisposable {
     };
     try {
       const info = await this.#traced('save', attributes, async () => {
-        const tx = await this.begin(identifier);
+        // Every value is encoded already: the commit's own refusal of an existing
+        // identifier is enough, and the early check would cost a round trip.
+        const tx = await this.#begin(identifier, { checkExists: false });
         try {
           for (const entry of entries) await tx.write(entry);
           return await tx.commit();
@@ -366,8 +368,15 @@ export class CheckpointManager implements AsyncDisposable {
    * ```
    */
   async begin(identifier: string): Promise<CheckpointTransaction> {
+    return this.#begin(identifier, {});
+  }
+
+  async #begin(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<CheckpointTransaction> {
     this.#assertOpen();
-    const draft = await this.storage.createCheckpoint(identifier);
+    const draft = await this.storage.createCheckpoint(identifier, options);
     const tx = new CheckpointTransaction(this.storage, draft, (t) => this.#transactions.delete(t));
     this.#transactions.add(tx);
     return tx;

@@ -1,7 +1,12 @@
 import { CheckpointError, quote } from '../errors';
 import { BaseUncommittedCheckpoint } from './base-checkpoints';
 import { assertValidName, sortNames } from './names';
-import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from './storage';
+import type {
+  CommittedCheckpoint,
+  CreateCheckpointOptions,
+  Storage,
+  UncommittedCheckpoint,
+} from './storage';
 
 /**
  * The part every storage and wrapper shares: identifier validation before any I/O, the
@@ -24,8 +29,12 @@ export abstract class BaseStorage<U extends BaseUncommittedCheckpoint> implement
   /** Shown in messages: `FileStorage`, `ChecksumWrapper`, ... */
   protected abstract readonly storageName: string;
 
-  /** Opens a new uncommitted checkpoint; `identifier` is already valid. */
-  protected abstract doCreate(identifier: string): Promise<U>;
+  /**
+   * Opens a new uncommitted checkpoint; `identifier` is already valid. With
+   * `checkExists: false` the storage may skip checking that it is not committed yet: its
+   * commit must refuse an existing identifier atomically in any case.
+   */
+  protected abstract doCreate(identifier: string, options: CreateCheckpointOptions): Promise<U>;
   /** Publishes the handle's contents atomically. */
   protected abstract doCommit(checkpoint: U): Promise<CommittedCheckpoint>;
   /** Opens a committed checkpoint; throws `NotFound`. */
@@ -37,10 +46,13 @@ export abstract class BaseStorage<U extends BaseUncommittedCheckpoint> implement
   /** Releases the medium. */
   protected abstract doClose(): Promise<void>;
 
-  async createCheckpoint(identifier: string): Promise<UncommittedCheckpoint> {
+  async createCheckpoint(
+    identifier: string,
+    options: CreateCheckpointOptions = {},
+  ): Promise<UncommittedCheckpoint> {
     this.assertOpen();
     assertValidName('identifier', identifier);
-    return this.doCreate(identifier);
+    return this.doCreate(identifier, options);
   }
 
   async commitCheckpoint(checkpoint: UncommittedCheckpoint): Promise<CommittedCheckpoint> {

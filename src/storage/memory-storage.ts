@@ -1,7 +1,7 @@
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
-import type { CommittedCheckpoint, Storage } from './storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 
 interface StoredCheckpoint {
@@ -42,8 +42,13 @@ export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
     return GuardWrapper.wrap(new MemoryStorage());
   }
 
-  protected async doCreate(identifier: string): Promise<MemoryUncommittedCheckpoint> {
-    if (this.#committed.has(identifier)) throw alreadyCommitted(identifier);
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<MemoryUncommittedCheckpoint> {
+    if (options.checkExists !== false && this.#committed.has(identifier)) {
+      throw alreadyCommitted(identifier);
+    }
     return new MemoryUncommittedCheckpoint(identifier, this);
   }
 

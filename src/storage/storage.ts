@@ -3,6 +3,23 @@ import type { ClassType } from '../codec/restore-as';
 export type { ClassType };
 
 /**
+ * Options of {@link Storage.createCheckpoint}.
+ *
+ * @example
+ * ```ts
+ * const draft = await storage.createCheckpoint('order-42', { checkExists: false });
+ * ```
+ */
+export interface CreateCheckpointOptions {
+  /**
+   * `true` (default): fail with `AlreadyExists` at once when the identifier is committed.
+   * `false`: leave that to the commit, which refuses it atomically anyway; saves the check's
+   * round trip on PostgreSQL and Redis.
+   */
+  checkExists?: boolean;
+}
+
+/**
  * A medium that holds checkpoints: memory, files, PostgreSQL, Redis, or a wrapper that
  * adds checks to another storage. Every implementation obeys the same rules, proven by
  * the conformance suite in `checkpointable/testing`.
@@ -20,10 +37,17 @@ export type { ClassType };
 export interface Storage {
   /**
    * Opens a new uncommitted checkpoint.
+   * @param options `{ checkExists: false }` skips the early check that `identifier` is not
+   *   committed yet (a round trip on database backends); the commit still refuses an
+   *   existing identifier with `AlreadyExists`, atomically. For writers that build every
+   *   value before they commit. Storages may ignore it and check anyway.
    * @throws {CheckpointError} `InvalidIdentifier`; `AlreadyExists` when `identifier` is committed
    *   (or, under a GuardWrapper, open)
    */
-  createCheckpoint(identifier: string): Promise<UncommittedCheckpoint>;
+  createCheckpoint(
+    identifier: string,
+    options?: CreateCheckpointOptions,
+  ): Promise<UncommittedCheckpoint>;
   /**
    * Makes every key of `checkpoint` visible at once. The handle is used up: it fails with
    * `Released` afterwards. If the commit fails, the handle stays open so the caller can

@@ -1,4 +1,9 @@
-import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../storage/storage';
+import type {
+  CommittedCheckpoint,
+  CreateCheckpointOptions,
+  Storage,
+  UncommittedCheckpoint,
+} from '../storage/storage';
 import type { CheckpointInstrumentation, OperationAttributes } from './checkpoint-instrumentation';
 import { storageAttributes } from './storage-kind';
 
@@ -28,8 +33,11 @@ export class InstrumentedStorage implements Storage {
     this.#attributes = storageAttributes(inner);
   }
 
-  createCheckpoint(identifier: string): Promise<UncommittedCheckpoint> {
-    return this.inner.createCheckpoint(identifier);
+  createCheckpoint(
+    identifier: string,
+    options?: CreateCheckpointOptions,
+  ): Promise<UncommittedCheckpoint> {
+    return this.inner.createCheckpoint(identifier, options);
   }
 
   commitCheckpoint(checkpoint: UncommittedCheckpoint): Promise<CommittedCheckpoint> {

@@ -293,6 +293,33 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         await loaded.release();
       });
 
+      it('refuses at commit what it was not asked to check at create (checkExists: false)', async () => {
+        const saved = await commitValues('unchecked', { v: 'original' });
+        await saved.release();
+        // A storage may check anyway; if it does not, the commit must refuse.
+        let draft;
+        try {
+          draft = await storage.createCheckpoint('unchecked', { checkExists: false });
+        } catch (error) {
+          expect(error).toBeInstanceOf(CheckpointError);
+          expect((error as CheckpointError).kind).toBe('AlreadyExists');
+        }
+        if (draft !== undefined) {
+          await draft.put('v', 'replacement');
+          await expectKind(storage.commitCheckpoint(draft), 'AlreadyExists');
+          await draft.discard();
+        }
+        const loaded = await storage.loadCheckpoint('unchecked');
+        expect(await loaded.get('v')).toBe('original');
+        expect(await loaded.keys()).toEqual(['v']);
+        await loaded.release();
+        const fresh = await storage.createCheckpoint('unchecked-fresh', { checkExists: false });
+        await fresh.put('v', 1);
+        const committed = await storage.commitCheckpoint(fresh);
+        expect(await committed.get('v')).toBe(1);
+        await committed.release();
+      });
+
       it('lets exactly one of two racing commits of one identifier win', async () => {
         const first = await storage.createCheckpoint('race');
         let secondStorage = storage;

@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { WrapperStorage, type WrappedUncommittedCheckpoint } from './wrapper-storage';
 
 /**
@@ -51,7 +51,10 @@ export class GuardWrapper extends WrapperStorage {
     return this.#holds.get(identifier) ?? 0;
   }
 
-  protected override async doCreate(identifier: string): Promise<WrappedUncommittedCheckpoint> {
+  protected override async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<WrappedUncommittedCheckpoint> {
     if (this.#open.has(identifier)) {
       throw new CheckpointError(
         'AlreadyExists',
@@ -62,7 +65,7 @@ export class GuardWrapper extends WrapperStorage {
     // Claimed before the first await, so two concurrent creates cannot both pass.
     this.#open.add(identifier);
     try {
-      return await super.doCreate(identifier);
+      return await super.doCreate(identifier, options);
     } catch (error) {
       this.#open.delete(identifier);
       throw error;

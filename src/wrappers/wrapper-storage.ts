@@ -1,6 +1,11 @@
 import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint } from '../storage/base-checkpoints';
 import { BaseStorage } from '../storage/base-storage';
-import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../storage/storage';
+import type {
+  CommittedCheckpoint,
+  CreateCheckpointOptions,
+  Storage,
+  UncommittedCheckpoint,
+} from '../storage/storage';
 
 /**
  * A storage nested around another storage, as in the seed: every call goes through to
@@ -52,8 +57,12 @@ export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheck
    */
   committedReleased(_identifier: string): void {}
 
-  protected async doCreate(identifier: string): Promise<WrappedUncommittedCheckpoint> {
-    return new WrappedUncommittedCheckpoint(this, await this.inner.createCheckpoint(identifier));
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<WrappedUncommittedCheckpoint> {
+    const inner = await this.inner.createCheckpoint(identifier, options);
+    return new WrappedUncommittedCheckpoint(this, inner);
   }
 
   protected async doCommit(checkpoint: WrappedUncommittedCheckpoint): Promise<CommittedCheckpoint> {
