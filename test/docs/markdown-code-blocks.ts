@@ -32,7 +32,13 @@ export function extractCodeBlocks(file: string, markdown: string): CodeBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const open = FENCE.exec(lines[i]!);
     if (!open) continue;
-    const [, indent, fence, language, rest] = open as unknown as [string, string, string, string, string];
+    const [, indent, fence, language, rest] = open as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const start = i;
     const body: string[] = [];
     for (i++; i < lines.length; i++) {

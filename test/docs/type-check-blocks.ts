@@ -55,7 +55,10 @@ export function typeCheckBlocks(root: string, blocks: readonly CodeBlock[]): Blo
   const virtual = new Map<string, { block: CodeBlock; text: string }>();
   for (const block of blocks) {
     const name = `${block.file.replace(/[^A-Za-z0-9]+/g, '-')}-L${block.line}.ts`;
-    virtual.set(join(virtualDir, name), { block, text: withHeader(block, packageNames, preludeNames, virtualDir, prelude) });
+    virtual.set(join(virtualDir, name), {
+      block,
+      text: withHeader(block, packageNames, preludeNames, virtualDir, prelude),
+    });
   }
 
   const getSourceFile = host.getSourceFile.bind(host);
@@ -84,7 +87,10 @@ export function typeCheckBlocks(root: string, blocks: readonly CodeBlock[]): Blo
   ]) {
     const { line } = preludeFile.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n  ');
-    problems.push({ block: undefined, text: `${relative(root, prelude)}:${line + 1}: TS${diagnostic.code} ${message}` });
+    problems.push({
+      block: undefined,
+      text: `${relative(root, prelude)}:${line + 1}: TS${diagnostic.code} ${message}`,
+    });
   }
   for (const [fileName, { block }] of virtual) {
     const sourceFile = program.getSourceFile(fileName)!;
@@ -126,8 +132,10 @@ function withHeader(
     const fromPrelude = missing(preludeNames).filter((n) => !packageNames.has(n));
     let preludePath = relative(virtualDir, prelude).replace(/\\/g, '/').replace(/\.ts$/, '');
     if (!preludePath.startsWith('.')) preludePath = `./${preludePath}`;
-    if (fromPackage.length) parts.push(`import { ${fromPackage.join(', ')} } from 'checkpointable';`);
-    if (fromPrelude.length) parts.push(`import { ${fromPrelude.join(', ')} } from '${preludePath}';`);
+    if (fromPackage.length)
+      parts.push(`import { ${fromPackage.join(', ')} } from 'checkpointable';`);
+    if (fromPrelude.length)
+      parts.push(`import { ${fromPrelude.join(', ')} } from '${preludePath}';`);
   }
   parts.push('export {};');
   void dirname;
@@ -140,7 +148,8 @@ function topLevelNames(code: string): Set<string> {
   const names = new Set<string>();
   const bind = (name: ts.BindingName): void => {
     if (ts.isIdentifier(name)) names.add(name.text);
-    else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bind(element.name);
+    else
+      for (const element of name.elements) if (!ts.isOmittedExpression(element)) bind(element.name);
   };
   for (const statement of file.statements) {
     if (ts.isImportDeclaration(statement)) {
@@ -148,7 +157,8 @@ function topLevelNames(code: string): Set<string> {
       if (clause?.name) names.add(clause.name.text);
       const bindings = clause?.namedBindings;
       if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
-      if (bindings && ts.isNamedImports(bindings)) for (const e of bindings.elements) names.add(e.name.text);
+      if (bindings && ts.isNamedImports(bindings))
+        for (const e of bindings.elements) names.add(e.name.text);
     } else if (ts.isImportEqualsDeclaration(statement)) {
       names.add(statement.name.text);
     } else if (ts.isVariableStatement(statement)) {
