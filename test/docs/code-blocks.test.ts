@@ -69,17 +69,36 @@ describe('the code block check itself', () => {
   });
 
   it('reports each block that does not compile as file:line with the diagnostic', () => {
-    // One program for all three, as for the manual: a typed mistake, a name nobody declares,
-    // and a runnable block leaning on the automatic imports that only fragments get.
+    // One program for all, as for the manual: a typed mistake, a name nobody declares, a
+    // runnable block leaning on the automatic imports that only fragments get, and a
+    // restated interface that shows a member the package does not have.
     const [undeclared] = extractCodeBlocks('docs/a.md', '```ts\nundeclaredThing.run();\n```\n');
     const [leaning] = extractCodeBlocks(
       'docs/b.md',
       '\n```ts runnable\nconst storage = MemoryStorage.create();\n```\n',
     );
-    expect(typeCheckBlocks(ROOT, [blocks[0]!, undeclared!, leaning!]).map((p) => p.text)).toEqual([
+    const [drifted] = extractCodeBlocks(
+      'docs/c.md',
+      '```ts\ninterface Storage {\n  close(): Promise<void>;\n  vanish(): void;\n}\n```\n',
+    );
+    const [faithful] = extractCodeBlocks(
+      'docs/d.md',
+      '```ts\ninterface Storage {\n  close(): Promise<void>;\n}\n```\n',
+    );
+    const problems = typeCheckBlocks(ROOT, [
+      blocks[0]!,
+      undeclared!,
+      leaning!,
+      drifted!,
+      faithful!,
+    ]);
+    expect(problems.map((p) => p.text.split('\n')[0])).toEqual([
       "docs/example.md:4: TS2322 Type 'string' is not assignable to type 'number'.",
       "docs/a.md:2: TS2304 Cannot find name 'undeclaredThing'.",
       "docs/b.md:3: TS2304 Cannot find name 'MemoryStorage'.",
+      expect.stringMatching(
+        /^docs\/c\.md:2: interface Storage differs from the package's Storage: TS2741 Property 'vanish' is missing in type .* but required in type 'Storage'\.$/,
+      ),
     ]);
   });
 

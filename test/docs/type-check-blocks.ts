@@ -1,4 +1,4 @@
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import ts from 'typescript';
 import type { CodeBlock } from './markdown-code-blocks';
 
@@ -98,10 +98,21 @@ export function typeCheckBlocks(root: string, blocks: readonly CodeBlock[]): Blo
       ...program.getSyntacticDiagnostics(sourceFile),
       ...program.getSemanticDiagnostics(sourceFile),
     ];
+    const codeLines = block.code.split('\n').length;
     for (const diagnostic of diagnostics) {
       const { line } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
-      const pageLine = block.line + line - HEADER_LINES;
       const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n  ');
+      const restated =
+        line - HEADER_LINES >= codeLines ? restatedName(sourceFile, line) : undefined;
+      if (restated !== undefined) {
+        // One of the lines appended by withHeader: the restated interface has drifted.
+        problems.push({
+          block,
+          text: `${block.file}:${block.line}: interface ${restated} differs from the package's ${restated}: TS${diagnostic.code} ${message}`,
+        });
+        continue;
+      }
+      const pageLine = block.line + line - HEADER_LINES;
       problems.push({ block, text: `${block.file}:${pageLine}: TS${diagnostic.code} ${message}` });
     }
   }
@@ -138,8 +149,33 @@ function withHeader(
       parts.push(`import { ${fromPrelude.join(', ')} } from '${preludePath}';`);
   }
   parts.push('export {};');
-  void dirname;
-  return `${parts.join(' ')}\n${block.code}\n`;
+  return `${parts.join(' ')}\n${block.code}\n${restatementChecks(block.code, packageNames)}`;
+}
+
+const RESTATED = '__restates_';
+
+/**
+ * A block may restate an interface of the package (`interface Storage { ... }`) to show it.
+ * Such a restatement must not drift: one line per restated interface asks the compiler
+ * whether the package's interface has every member the page shows, with the types it shows.
+ */
+function restatementChecks(code: string, packageNames: ReadonlySet<string>): string {
+  const file = ts.createSourceFile('block.ts', code, ts.ScriptTarget.Latest, true);
+  return file.statements
+    .filter(ts.isInterfaceDeclaration)
+    .filter((i) => packageNames.has(i.name.text) && !i.typeParameters)
+    .map((i) => {
+      const name = i.name.text;
+      return `export const ${RESTATED}${name}: ${name} = undefined as unknown as import('checkpointable').${name};\n`;
+    })
+    .join('');
+}
+
+/** The interface a line appended by `restatementChecks` checks, if it is one. */
+function restatedName(sourceFile: ts.SourceFile, line: number): string | undefined {
+  const start = sourceFile.getPositionOfLineAndCharacter(line, 0);
+  const text = sourceFile.text.slice(start, sourceFile.text.indexOf('\n', start));
+  return new RegExp(`${RESTATED}(\\w+):`).exec(text)?.[1];
 }
 
 /** Names a block imports or declares at its top level (those are never auto-imported). */
