@@ -16,7 +16,6 @@ const PAGES_WRITTEN_ALONGSIDE = new Set([
   'docs/services.md',
   'docs/nestjs.md',
   'docs/operating.md',
-  'docs/observability.md',
 ]);
 
 /** Whether a repository path ships in the npm package (`files` of package.json). */
