@@ -1,5 +1,5 @@
 /**
- * The quick start: the Rust seed's example, in TypeScript. A Person goes into a
+ * The quick start, after the Rust `checkpoint` crate's example. A Person goes into a
  * checksum-wrapped memory storage, is committed and read back; then the same into a
  * FileStorage under ./.checkpoints, which is reopened (as after a restart) and read again.
  *

@@ -5,8 +5,9 @@
  */
 
 /**
- * The kinds of failure, one for each row of the error table in DESIGN.md section 3.
- * The first ten mirror the Rust seed's `ErrorKind`; the last four are ours.
+ * The kinds of failure (docs/errors.md says when each is raised). The first eleven are
+ * the `ErrorKind` of the Rust `checkpoint` crate this library models; `Released`,
+ * `Conflict`, `Metadata` and `Version` are its own.
  */
 export const CHECKPOINT_ERROR_KINDS = [
   'AlreadyExists',

@@ -1,5 +1,5 @@
 /**
- * The values of DESIGN.md section 5 that every storage must return exactly, each with a
+ * The values the value-fidelity rules name, that every storage must return exactly, each with a
  * check that fails on any approximation (a `0` for a `-0`, a Uint8Array for a Buffer, two
  * objects for one shared object).
  */

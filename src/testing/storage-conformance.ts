@@ -105,7 +105,7 @@ class NotRegistered {
 
 /**
  * Registers the storage conformance suite: one Vitest `describe` block that checks every
- * rule of DESIGN.md section 3 and the value fidelity of section 5 against the storages
+ * rule of the storage contract and the value fidelity rules against the storages
  * `options.create` returns. Run it on every backend and every wrapper chain; a new
  * backend is done when it passes unchanged.
  *
