@@ -18,7 +18,8 @@ import {
   type CheckpointEvents,
   type CheckpointListener,
 } from './checkpoint-events';
-import { MANIFEST_KEY, parseManifest } from './manifest';
+import { classesOfLabel, MANIFEST_KEY, parseManifest } from './manifest';
+import { DAMAGE_KINDS, summarizeCheckpoints } from '../storage/checkpoint-summaries';
 import type {
   CheckpointInstrumentation,
   CheckpointOperation,
@@ -30,9 +31,6 @@ import { storageAttributes } from '../telemetry/storage-kind';
 
 /** The scope handed to work that runs without an instrumentation. */
 const NO_SCOPE: OperationScope = { set() {} };
-
-/** Error kinds that say a checkpoint's stored data cannot be read, not that the medium failed. */
-const DAMAGE_KINDS = new Set(['Deserialize', 'Integrity', 'Version', 'KeyNotFound']);
 
 /**
  * Options of {@link CheckpointManager.prune}; a checkpoint is removed when no rule keeps it.
@@ -407,19 +405,37 @@ export class CheckpointManager implements AsyncDisposable {
     this.#assertOpen();
     const out: CheckpointInfo[] = [];
     const damaged: string[] = [];
-    for (const identifier of await this.storage.checkpointIdentifiers()) {
+    const report = (identifier: string, error: CheckpointError) => {
+      damaged.push(identifier);
+      this.#events.emit('damaged', {
+        identifier,
+        errorKind: error.kind,
+        message: error.message,
+        error,
+      });
+    };
+    // Summaries come from what the medium keeps beside the values; only checkpoints
+    // written before labels existed have their manifest value read.
+    const identifiers = await this.storage.checkpointIdentifiers();
+    const found = await summarizeCheckpoints(this.storage, identifiers);
+    for (const { identifier, error } of found.damaged) report(identifier, error);
+    for (const summary of found.summaries) {
+      const classes = classesOfLabel(summary.label);
+      if (classes !== undefined || !summary.keys.includes(MANIFEST_KEY)) {
+        out.push({
+          identifier: summary.identifier,
+          createdAt: summary.createdAt,
+          keys: summary.keys.filter((k) => k !== MANIFEST_KEY),
+          classes: (classes ?? []).map((c) => c.name),
+        });
+        continue;
+      }
       try {
-        const info = await this.#info(identifier);
+        const info = await this.#info(summary.identifier);
         if (info !== undefined) out.push(info);
       } catch (error) {
         if (!(error instanceof CheckpointError) || !DAMAGE_KINDS.has(error.kind)) throw error;
-        damaged.push(identifier);
-        this.#events.emit('damaged', {
-          identifier,
-          errorKind: error.kind,
-          message: error.message,
-          error,
-        });
+        report(summary.identifier, error);
       }
     }
     const infos = out.sort(
@@ -430,7 +446,7 @@ export class CheckpointManager implements AsyncDisposable {
     return { infos, damaged };
   }
 
-  /** One checkpoint's facts, or undefined when it was removed meanwhile. */
+  /** One checkpoint's facts from its manifest value, or undefined when it was removed meanwhile. */
   async #info(identifier: string): Promise<CheckpointInfo | undefined> {
     let saved: CommittedCheckpoint;
     try {

@@ -3,7 +3,7 @@ import { metadataRegistry } from '../decorators/metadata-registry';
 import { CheckpointError, quote } from '../errors';
 import { assertValidName, sortNames } from '../storage/names';
 import type { Storage, UncommittedCheckpoint } from '../storage/storage';
-import { assertUserKey, MANIFEST_KEY, type Manifest } from './manifest';
+import { assertUserKey, manifestLabel, MANIFEST_KEY, type Manifest } from './manifest';
 
 /**
  * What a commit produced: the checkpoint as `list()` will describe it.
@@ -135,6 +135,8 @@ export class CheckpointTransaction implements AsyncDisposable {
     };
     try {
       await this.draft.put(MANIFEST_KEY, manifest);
+      // The same facts where listings find them without reading a value.
+      this.draft.setLabel?.(manifestLabel(manifest));
       const committed = await this.storage.commitCheckpoint(this.draft);
       this.#end('committed');
       const createdAt = committed.createdAt;

@@ -49,3 +49,47 @@ export function parseManifest(value: unknown): Manifest | undefined {
   if (m.format !== 1 || !Array.isArray(m.keys) || !Array.isArray(m.classes)) return undefined;
   return m as Manifest;
 }
+
+/**
+ * The manifest's facts as a checkpoint label, which listings read without reading values:
+ * `{"format":1,"classes":[{"name":"Order","version":2}]}` (the keys are listed anyway).
+ *
+ * @example
+ * ```ts
+ * draft.setLabel?.(manifestLabel(manifest));
+ * ```
+ */
+export function manifestLabel(manifest: Manifest): string {
+  return JSON.stringify({ format: manifest.format, classes: manifest.classes });
+}
+
+/**
+ * The classes a label written by {@link manifestLabel} lists, or undefined when the label
+ * is absent or not one (the manifest value must then be read).
+ *
+ * @example
+ * ```ts
+ * classesOfLabel('{"format":1,"classes":[{"name":"Order","version":2}]}'); // [{ name: 'Order', version: 2 }]
+ * ```
+ */
+export function classesOfLabel(label: string | undefined): Manifest['classes'] | undefined {
+  if (label === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(label);
+  } catch {
+    return undefined;
+  }
+  const m = parsed as Partial<Manifest> | null;
+  if (m === null || typeof m !== 'object' || m.format !== 1 || !Array.isArray(m.classes)) {
+    return undefined;
+  }
+  const valid = m.classes.every(
+    (c: unknown) =>
+      c !== null &&
+      typeof c === 'object' &&
+      typeof (c as { name?: unknown }).name === 'string' &&
+      Number.isSafeInteger((c as { version?: unknown }).version),
+  );
+  return valid ? m.classes : undefined;
+}

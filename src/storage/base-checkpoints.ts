@@ -2,6 +2,7 @@ import { decodeValue } from '../codec/decoder';
 import { encodeValue } from '../codec/encoder';
 import { restoreAs, type ClassType } from '../codec/restore-as';
 import { CheckpointError, quote } from '../errors';
+import { assertLabel } from './checkpoint-summaries';
 import { assertValidName, sortNames } from './names';
 import type { CommittedCheckpoint, UncommittedCheckpoint } from './storage';
 
@@ -25,6 +26,7 @@ type UncommittedState = 'open' | 'committing' | 'committed' | 'discarded';
  */
 export abstract class BaseUncommittedCheckpoint implements UncommittedCheckpoint {
   #state: UncommittedState = 'open';
+  #label: string | undefined;
   readonly #pending = new Set<Promise<unknown>>();
 
   /**
@@ -107,6 +109,22 @@ export abstract class BaseUncommittedCheckpoint implements UncommittedCheckpoint
     return sortNames(await this.track(this.listKeys()));
   }
 
+  /**
+   * Attaches a label that listings return without reading values; the storage keeps it
+   * with the checkpoint on commit.
+   * @throws {CheckpointError} `Serialize` when it is not a string of at most 65,536 characters
+   */
+  setLabel(label: string): void {
+    this.assertUsable();
+    assertLabel(this.identifier, label);
+    this.#label = label;
+  }
+
+  /** The label set so far, if any. */
+  get label(): string | undefined {
+    return this.#label;
+  }
+
   async discard(): Promise<void> {
     if (this.#state === 'discarded') return;
     this.assertUsable();
@@ -186,10 +204,12 @@ export abstract class BaseCommittedCheckpoint implements CommittedCheckpoint {
   /**
    * @param identifier the checkpoint identifier
    * @param createdAt when it was committed
+   * @param label the label its writer gave it, if the storage keeps labels
    */
   constructor(
     readonly identifier: string,
     readonly createdAt: Date,
+    readonly label?: string,
   ) {}
 
   /**

@@ -1,12 +1,19 @@
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from './checkpoint-summaries';
+import { sortNames } from './names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 
 interface StoredCheckpoint {
   readonly createdAt: Date;
   readonly values: ReadonlyMap<string, Uint8Array>;
+  readonly label?: string;
 }
 
 /**
@@ -26,7 +33,10 @@ interface StoredCheckpoint {
  * await saved.get('n'); // 1
  * ```
  */
-export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
+export class MemoryStorage
+  extends BaseStorage<MemoryUncommittedCheckpoint>
+  implements SummaryListing
+{
   protected readonly storageName = 'MemoryStorage';
   readonly #committed = new Map<string, StoredCheckpoint>();
 
@@ -56,7 +66,11 @@ export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
     const { identifier } = checkpoint;
     if (this.#committed.has(identifier)) throw alreadyCommitted(identifier);
     // The handle is used up from here on, so its map can become the checkpoint's.
-    const stored: StoredCheckpoint = { createdAt: new Date(), values: checkpoint.values };
+    const stored: StoredCheckpoint = {
+      createdAt: new Date(),
+      values: checkpoint.values,
+      label: checkpoint.label,
+    };
     this.#committed.set(identifier, stored);
     return new MemoryCommittedCheckpoint(identifier, stored);
   }
@@ -75,6 +89,28 @@ export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
     return [...this.#committed.keys()];
   }
 
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}): keys, sizes and label, read from memory.
+   * @example
+   * ```ts
+   * const [summary] = await storage.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    const out: CheckpointSummary[] = [];
+    for (const identifier of identifiers) {
+      const stored = this.#committed.get(identifier);
+      if (stored === undefined) continue;
+      const sizes = new Map<string, number>();
+      for (const [key, bytes] of stored.values) sizes.set(key, bytes.byteLength);
+      const keys = sortNames([...sizes.keys()]);
+      out.push({ identifier, createdAt: stored.createdAt, keys, sizes, label: stored.label });
+    }
+    return { summaries: out, damaged: [] };
+  }
+
   protected async doClose(): Promise<void> {
     this.#committed.clear();
   }
@@ -89,7 +125,7 @@ class MemoryCommittedCheckpoint extends BaseCommittedCheckpoint {
     identifier: string,
     private readonly stored: StoredCheckpoint,
   ) {
-    super(identifier, stored.createdAt);
+    super(identifier, stored.createdAt, stored.label);
   }
 
   protected async readBytes(key: string): Promise<Uint8Array> {

@@ -95,6 +95,12 @@ export interface UncommittedCheckpoint extends AsyncDisposable {
   keys(): Promise<string[]>;
   /** Abandons the checkpoint and everything put into it. Idempotent once discarded. */
   discard(): Promise<void>;
+  /**
+   * Attaches a short text (at most 65,536 characters) that listings return without
+   * reading values: `CheckpointManager` keeps the classes and versions inside there.
+   * Optional: storages that cannot keep one leave it out. Not authenticated by wrappers.
+   */
+  setLabel?(label: string): void;
   /** Stores raw bytes under `key` (no codec): what wrappers and byte-level tools use. */
   putBytes(key: string, bytes: Uint8Array): Promise<void>;
   /** Reads the raw bytes stored under `key`. */
@@ -116,6 +122,8 @@ export interface CommittedCheckpoint extends AsyncDisposable {
   readonly identifier: string;
   /** When the checkpoint was committed, as recorded by the storage. */
   readonly createdAt: Date;
+  /** The label given before the commit (`setLabel`), when the storage keeps labels. */
+  readonly label?: string;
   /** Reads a value, optionally as an instance of `type`. @throws {CheckpointError} `KeyNotFound` */
   get<T = unknown>(key: string, type?: ClassType<T>): Promise<T>;
   /** The keys of the checkpoint, sorted ascending. */

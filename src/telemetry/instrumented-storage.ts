@@ -6,6 +6,11 @@ import type {
 } from '../storage/storage';
 import type { CheckpointInstrumentation, OperationAttributes } from './checkpoint-instrumentation';
 import { storageAttributes } from './storage-kind';
+import {
+  summarizeCheckpoints,
+  type CheckpointSummaries,
+  type SummaryListing,
+} from '../storage/checkpoint-summaries';
 
 /**
  * A storage that reports `commit`, `load`, `remove` and `list` to an instrumentation and
@@ -19,7 +24,7 @@ import { storageAttributes } from './storage-kind';
  * const storage = new InstrumentedStorage(await FileStorage.open('./data'), openTelemetry());
  * ```
  */
-export class InstrumentedStorage implements Storage {
+export class InstrumentedStorage implements Storage, SummaryListing {
   readonly #attributes: OperationAttributes;
 
   /**
@@ -65,6 +70,21 @@ export class InstrumentedStorage implements Storage {
       const identifiers = await this.inner.checkpointIdentifiers();
       scope.set({ 'checkpoint.count': identifiers.length });
       return identifiers;
+    });
+  }
+
+  /**
+   * Summaries from the inner storage, reported as a `list` operation.
+   * @example
+   * ```ts
+   * await storage.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    return this.instrumentation.operation('list', this.#with(undefined, 'list'), async (scope) => {
+      const summaries = await summarizeCheckpoints(this.inner, identifiers);
+      scope.set({ 'checkpoint.count': summaries.summaries.length });
+      return summaries;
     });
   }
 

@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError, type CheckpointErrorKind } from '../errors';
 import type { Storage, UncommittedCheckpoint } from '../storage/storage';
+import { summarizeCheckpoints } from '../storage/checkpoint-summaries';
 import { FIDELITY_CASES } from './fidelity-cases';
 
 /** What a backend under test can do; the suite skips only what a flag says is absent. */
@@ -11,6 +12,12 @@ export interface StorageCapabilities {
    * the same identifier, and removing a held checkpoint, are refused.
    */
   guarded: boolean;
+  /**
+   * The storage keeps checkpoint labels (`setLabel` before commit; `label` on committed
+   * handles and summaries). When false or left out, the suite checks summaries without
+   * labels.
+   */
+  labels?: boolean;
 }
 
 /** How the suite gets storages to test. */
@@ -380,6 +387,50 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           await expectKind(second.createCheckpoint('durable'), 'AlreadyExists');
         });
       }
+    });
+
+    describe('summaries and labels', () => {
+      it('summarizes committed checkpoints as a load sees them, leaving out unknown ones', async () => {
+        const draft = await storage.createCheckpoint('summed');
+        await draft.put('b', 'two');
+        await draft.put('a', { one: 1 });
+        draft.setLabel?.('{"classes":["Order"]} ✓');
+        await (await storage.commitCheckpoint(draft)).release();
+        await (await commitValues('summed-empty', {})).release();
+        const { summaries, damaged } = await summarizeCheckpoints(storage, [
+          'summed',
+          'never-committed',
+          'summed-empty',
+        ]);
+        expect(damaged).toEqual([]);
+        expect(summaries.map((s) => [s.identifier, s.keys])).toEqual([
+          ['summed', ['a', 'b']],
+          ['summed-empty', []],
+        ]);
+        const loaded = await storage.loadCheckpoint('summed');
+        expect(summaries[0].createdAt.getTime()).toBe(loaded.createdAt.getTime());
+        if (options.capabilities.labels) {
+          expect(loaded.label).toBe('{"classes":["Order"]} ✓');
+          expect(summaries[0].label).toBe('{"classes":["Order"]} ✓');
+          expect(summaries[1].label).toBeUndefined();
+        }
+        await loaded.release();
+        const sizes = summaries[0].sizes;
+        if (sizes !== undefined) {
+          expect([...sizes.keys()].sort()).toEqual(['a', 'b']);
+          for (const size of sizes.values()) expect(size).toBeGreaterThan(0);
+        }
+      });
+
+      it('refuses a label that is not a string of at most 65,536 characters', async () => {
+        const draft = await storage.createCheckpoint('long-label');
+        if (draft.setLabel !== undefined) {
+          expect(() => draft.setLabel!('x'.repeat(65_537))).toThrow(CheckpointError);
+          expect(() => draft.setLabel!(42 as unknown as string)).toThrow(CheckpointError);
+          draft.setLabel('x'.repeat(65_536));
+        }
+        await draft.discard();
+      });
     });
 
     describe('handles after use', () => {

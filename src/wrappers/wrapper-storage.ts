@@ -1,5 +1,10 @@
 import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint } from '../storage/base-checkpoints';
 import { BaseStorage } from '../storage/base-storage';
+import {
+  summarizeCheckpoints,
+  type CheckpointSummaries,
+  type SummaryListing,
+} from '../storage/checkpoint-summaries';
 import type {
   CommittedCheckpoint,
   CreateCheckpointOptions,
@@ -22,7 +27,10 @@ import type {
  * }
  * ```
  */
-export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheckpoint> {
+export abstract class WrapperStorage
+  extends BaseStorage<WrappedUncommittedCheckpoint>
+  implements SummaryListing
+{
   /** @param inner the storage this wrapper adds its behaviour to */
   constructor(readonly inner: Storage) {
     super();
@@ -84,6 +92,19 @@ export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheck
     return this.inner.checkpointIdentifiers();
   }
 
+  /**
+   * Passes summaries through from `inner` (loading each checkpoint when `inner` cannot
+   * summarize); see {@link SummaryListing}.
+   * @example
+   * ```ts
+   * await wrapper.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    return summarizeCheckpoints(this.inner, identifiers);
+  }
+
   protected doClose(): Promise<void> {
     return this.inner.close();
   }
@@ -119,6 +140,11 @@ export class WrappedUncommittedCheckpoint extends BaseUncommittedCheckpoint {
     return this.inner.remove(key);
   }
 
+  override setLabel(label: string): void {
+    super.setLabel(label);
+    this.inner.setLabel?.(label);
+  }
+
   protected listKeys(): Promise<string[]> {
     return this.inner.keys();
   }
@@ -139,7 +165,7 @@ export class WrappedCommittedCheckpoint extends BaseCommittedCheckpoint {
     /** The inner storage's handle for the same checkpoint. */
     readonly inner: CommittedCheckpoint,
   ) {
-    super(inner.identifier, inner.createdAt);
+    super(inner.identifier, inner.createdAt, inner.label);
   }
 
   protected async readBytes(key: string): Promise<Uint8Array> {

@@ -9,7 +9,7 @@ import { storageConformance } from 'checkpointable/testing';
 // through the OpenTelemetry instrumentation (no provider registered: the API's no-op tracer).
 storageConformance('InstrumentedStorage over guarded MemoryStorage', {
   create: async () => new InstrumentedStorage(MemoryStorage.create(), openTelemetry()),
-  capabilities: { guarded: true },
+  capabilities: { guarded: true, labels: true },
 });
 
 const root = mkdtempSync(join(tmpdir(), 'cp-instrumented-'));

@@ -5,6 +5,6 @@ import { WRAPPER_SETUPS } from './chains';
 for (const setup of WRAPPER_SETUPS) {
   storageConformance(`${setup.name} over MemoryStorage`, {
     create: async () => setup.wrap(new MemoryStorage()),
-    capabilities: { guarded: setup.guarded },
+    capabilities: { guarded: setup.guarded, labels: true },
   });
 }
