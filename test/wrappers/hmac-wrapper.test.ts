@@ -121,6 +121,22 @@ describe('HmacWrapper', () => {
     );
   });
 
+  it('says a Float64Array or DataView key must be a string, Buffer or Uint8Array', async () => {
+    const bytes = new ArrayBuffer(32);
+    expect((await initError(new Float64Array(bytes))).message).toBe(
+      'HmacWrapper: the key is a Float64Array; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+    expect((await initError(new DataView(bytes))).message).toBe(
+      'HmacWrapper: the key is a DataView; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+    expect((await initError(bytes)).message).toBe(
+      'HmacWrapper: the key is an ArrayBuffer; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+    expect((await initError({ active: 'k1', keys: { k1: new DataView(bytes) } })).message).toBe(
+      'HmacWrapper: the key "k1" is a DataView; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+  });
+
   it('copies the key, and never shows it when inspected', async () => {
     const key = new Uint8Array(Buffer.from(KEY_A));
     const tap = new EnvelopeTap(new MemoryStorage());
