@@ -742,8 +742,11 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
       expect(await draft.keys()).toEqual(['balance']);
       const saved = await storage.commitCheckpoint(draft);
       expect(await saved.keys()).toEqual(['balance']);
-      for (const key of options.sealKeys) {
-        expect((await rejection(saved.get(key), 'seal read')).kind).toBe('InvalidIdentifier');
+      for (const [layer, key] of options.sealKeys.entries()) {
+        // To an outer layer, an inner layer's seal key is simply not one of the
+        // checkpoint's keys; the outermost layer refuses its own as reserved.
+        const kinds = layer === 0 ? ['InvalidIdentifier'] : ['InvalidIdentifier', 'KeyNotFound'];
+        expect(kinds).toContain((await rejection(saved.get(key), 'seal read')).kind);
       }
       await saved.release();
     });
