@@ -270,6 +270,29 @@ describe('wrapper chains over FileStorage', () => {
     }
   });
 
+  it('detects a key dropped from the pack file on disk with HMAC or encryption, on load', async () => {
+    for (const chain of [
+      RECOMMENDED_CHAIN,
+      [{ hmac: { key: KEY_A } }],
+      [{ encrypt: { key: KEY_B } }],
+    ] as WrapperConfig[][]) {
+      const dir = join(root, `d${dirs++}`);
+      const storage = buildWrapperChain(await FileStorage.openRaw(dir), chain);
+      await commit(storage, 'account', { balance: 10, overdraft: -500 });
+      // Someone with write access to the folder removes the "overdraft" value.
+      const { values, rewrite } = await onlyCheckpoint(dir);
+      values.delete('overdraft');
+      await rewrite();
+      const error = (await caught(storage.loadCheckpoint('account'))) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Integrity');
+      expect(error.message).toContain(
+        'the seal lists the key "overdraft" that the storage does not hold',
+      );
+      await storage.close();
+    }
+  });
+
   it('reads old checkpoints after a restart with a rotated keyring', async () => {
     const dir = join(root, `d${dirs++}`);
     const chainWith = (ring: (typeof KEYRINGS)[keyof typeof KEYRINGS]): WrapperConfig[] => [
