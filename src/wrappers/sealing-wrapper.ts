@@ -99,12 +99,24 @@ export abstract class SealingWrapper extends WrapperStorage {
    * @param inner the storage this wrapper adds its behaviour to
    * @param layout the wrapper's name, magic, seal key and tag size
    */
+  /**
+   * @throws {CheckpointError} `Initialization` when a wrapper of the same kind is already
+   *   inside `inner`: both would keep their seal under one reserved key
+   */
   constructor(
     inner: Storage,
     /** @internal */
     readonly layout: SealingLayout,
   ) {
     super(inner);
+    for (let at: Storage = inner; at instanceof WrapperStorage; at = at.inner) {
+      if (at instanceof SealingWrapper && at.layout.sealKey === layout.sealKey) {
+        throw new CheckpointError(
+          'Initialization',
+          `${layout.wrapperName}: the storage it wraps already contains another ${layout.wrapperName}, and both would keep their checkpoint seal under the one reserved key ${quote(layout.sealKey)}; use each of HmacWrapper and EncryptionWrapper at most once in a chain.`,
+        );
+      }
+    }
   }
 
   /**

@@ -181,6 +181,31 @@ describe('reserved seal keys', () => {
   });
 });
 
+describe('one seal per wrapper kind', () => {
+  it('refuses a second wrapper of the same kind in one chain, naming the reserved key', async () => {
+    const inner = ChecksumWrapper.wrap(HmacWrapper.wrap(new MemoryStorage(), KEY_A));
+    const error = (await caught(() => HmacWrapper.wrap(inner, KEY_B))) as CheckpointError;
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toBe(
+      'HmacWrapper: the storage it wraps already contains another HmacWrapper, and both would keep their checkpoint seal under the one reserved key "@checkpointable.seal.hmac"; use each of HmacWrapper and EncryptionWrapper at most once in a chain.',
+    );
+  });
+
+  it('says which chain entry it is when built from configuration', async () => {
+    const error = (await caught(() =>
+      buildWrapperChain(new MemoryStorage(), [
+        { encrypt: { key: KEY_A } },
+        'checksum',
+        { encrypt: { key: KEY_B } },
+      ]),
+    )) as CheckpointError;
+    expect(error.kind).toBe('Initialization');
+    expect(error.message).toMatch(
+      /^The wrapper chain entry wrappers\[2\]: EncryptionWrapper: the storage it wraps already contains another EncryptionWrapper/,
+    );
+  });
+});
+
 describe('uncommitted handles', () => {
   it('read their own writes, and refuse a value another handle of the same identifier wrote', async () => {
     const tap = new EnvelopeTap(new MemoryStorage());
