@@ -98,8 +98,6 @@ export abstract class SealingWrapper extends WrapperStorage {
   /**
    * @param inner the storage this wrapper adds its behaviour to
    * @param layout the wrapper's name, magic, seal key and tag size
-   */
-  /**
    * @throws {CheckpointError} `Initialization` when a wrapper of the same kind is already
    *   inside `inner`: both would keep their seal under one reserved key
    */
@@ -278,6 +276,7 @@ export abstract class SealingWrapper extends WrapperStorage {
     }
     const opened = this.openValue(identifier, sealKey, await inner.getBytes(sealKey));
     if (opened.version !== SEALED_ENVELOPE_VERSION || opened.commitId?.length !== COMMIT_ID_SIZE) {
+      opened.payload.fill(0);
       throw sealError(
         context,
         `its seal ${quote(sealKey)} has envelope format ${opened.version}, and seals are always written in format 2`,
