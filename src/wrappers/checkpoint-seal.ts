@@ -218,6 +218,7 @@ export function decodeManifest(
     tags.set(key, Buffer.from(manifest.subarray(at, at + tagSize)));
     at += tagSize;
   }
-  if (at !== manifest.length) throw bad(`has ${manifest.length - at} bytes after its last key`);
+  const left = manifest.length - at;
+  if (left !== 0) throw bad(`has ${left} byte${left === 1 ? '' : 's'} after its last key`);
   return { createdAt: Number(createdAt), keys, tags };
 }

@@ -11,11 +11,13 @@ import {
   type WrapperConfig,
 } from 'checkpointable';
 import { checkpointSealSuite, EnvelopeTap } from 'checkpointable/testing';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RECOMMENDED_CHAIN } from './chains';
+import { LegacyHmacWriter } from './legacy-envelopes';
 import { caught, KEY_A, KEY_B } from './test-keys';
 
 const HMAC_SEAL = '@checkpointable.seal.hmac';
@@ -232,5 +234,154 @@ describe('uncommitted handles', () => {
     expect(await saved.get('balance')).toBe(7);
     expect(await saved.keys()).toEqual(['balance', 'limit']);
     await saved.release();
+  });
+});
+
+/** A format 2 HMAC envelope built by hand from the documented layout. */
+function hmacEnvelope(identifier: string, key: string, commitId: Buffer, payload: Buffer): Buffer {
+  const header = Buffer.concat([
+    Buffer.from('CPHM'),
+    Buffer.from([2, 1, 7]),
+    Buffer.from('default'),
+    commitId,
+  ]);
+  const lengths = (s: string) => {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(Buffer.byteLength(s, 'utf16le'));
+    return Buffer.concat([out, Buffer.from(s, 'utf16le')]);
+  };
+  const tag = createHmac('sha256', Buffer.from(KEY_A))
+    .update('checkpointable/hmac/v2\0')
+    .update(header)
+    .update(lengths(identifier))
+    .update(lengths(key))
+    .update(payload)
+    .digest();
+  return Buffer.concat([header, tag, payload]);
+}
+
+/** A manifest built by hand: createdAt, tag size, count, then raw entries. */
+function manifest(fields: {
+  createdAt?: bigint;
+  tagSize?: number;
+  count: number;
+  entries?: [string, Buffer][];
+  trailer?: Buffer;
+}): Buffer {
+  const head = Buffer.alloc(18);
+  head.write('CPSL', 0, 'latin1');
+  head[4] = 1;
+  head.writeBigUInt64BE(fields.createdAt ?? 1_700_000_000_000n, 5);
+  head[13] = fields.tagSize ?? 32;
+  head.writeUInt32BE(fields.count, 14);
+  const entries = (fields.entries ?? []).map(([key, tag]) => {
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(key.length * 2);
+    return Buffer.concat([length, Buffer.from(key, 'utf16le'), tag]);
+  });
+  return Buffer.concat([head, ...entries, fields.trailer ?? Buffer.alloc(0)]);
+}
+
+describe('a seal signed with the key but malformed', () => {
+  const commitId = Buffer.alloc(16, 7);
+  const tag = Buffer.alloc(32, 1);
+  const cases: [string, Buffer, string][] = [
+    [
+      'a count its bytes cannot hold',
+      manifest({ count: 0xffffffff }),
+      'says it lists 4294967295 keys, more than its 18 bytes can hold',
+    ],
+    [
+      'keys out of order',
+      manifest({
+        count: 2,
+        entries: [
+          ['b', tag],
+          ['a', tag],
+        ],
+      }),
+      'lists "a" out of order or twice',
+    ],
+    [
+      'a key twice',
+      manifest({
+        count: 2,
+        entries: [
+          ['a', tag],
+          ['a', tag],
+        ],
+      }),
+      'lists "a" out of order or twice',
+    ],
+    [
+      'an invalid key',
+      manifest({ count: 1, entries: [['a/b', tag]] }),
+      "lists an invalid key (it contains '/' at position 1)",
+    ],
+    ['itself', manifest({ count: 1, entries: [[HMAC_SEAL, tag]] }), 'lists itself'],
+    [
+      'bytes after its last key',
+      manifest({ count: 0, trailer: Buffer.from([0]) }),
+      'has 1 byte after its last key',
+    ],
+    ['tags of another size', manifest({ count: 0, tagSize: 16 }), 'lists tags of 16 bytes, not 32'],
+    [
+      'a time past the end of Dates',
+      manifest({ count: 0, createdAt: 2n ** 63n }),
+      'holds a creation time past the year 275760',
+    ],
+    ['no manifest', Buffer.from('not a manifest at all'), 'does not hold a manifest'],
+  ];
+  for (const [what, payload, problem] of cases) {
+    it(`is Integrity on load when its manifest has ${what}`, async () => {
+      const medium = new MemoryStorage();
+      const draft = await medium.createCheckpoint('acct');
+      await draft.putBytes(HMAC_SEAL, hmacEnvelope('acct', HMAC_SEAL, commitId, payload));
+      await (await medium.commitCheckpoint(draft)).release();
+      const error = (await caught(
+        HmacWrapper.wrap(medium, KEY_A).loadCheckpoint('acct'),
+      )) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Integrity');
+      expect(error.message).toBe(
+        `Checkpoint "acct" failed the HmacWrapper seal check: its seal "${HMAC_SEAL}" ${problem}. The seal was written by a program that holds the key but does not follow this format; restore the checkpoint from a backup.`,
+      );
+    });
+  }
+
+  it('accepts the hand-built seal when it is well formed (the layout is the documented one)', async () => {
+    const medium = new MemoryStorage();
+    const value = Buffer.from('CPV-not-decoded');
+    const valueEnvelope = hmacEnvelope('acct', 'raw', commitId, value);
+    const valueTag = valueEnvelope.subarray(30, 62);
+    const draft = await medium.createCheckpoint('acct');
+    await draft.putBytes('raw', valueEnvelope);
+    await draft.putBytes(
+      HMAC_SEAL,
+      hmacEnvelope(
+        'acct',
+        HMAC_SEAL,
+        commitId,
+        manifest({ count: 1, entries: [['raw', valueTag]] }),
+      ),
+    );
+    await (await medium.commitCheckpoint(draft)).release();
+    const loaded = await HmacWrapper.wrap(medium, KEY_A).loadCheckpoint('acct');
+    expect(await loaded.keys()).toEqual(['raw']);
+    expect(loaded.createdAt.getTime()).toBe(1_700_000_000_000);
+    expect(Buffer.from(await loaded.getBytes('raw')).equals(value)).toBe(true);
+    await loaded.release();
+  });
+
+  it('is Integrity on load when the seal is a format 1 envelope', async () => {
+    const medium = new MemoryStorage();
+    await commit(new LegacyHmacWriter(medium, KEY_A), 'acct', { [HMAC_SEAL]: 1, v: 2 });
+    const error = (await caught(
+      HmacWrapper.wrap(medium, KEY_A).loadCheckpoint('acct'),
+    )) as CheckpointError;
+    expect(error.kind).toBe('Integrity');
+    expect(error.message).toContain(
+      `its seal "${HMAC_SEAL}" has envelope format 1, and seals are always written in format 2`,
+    );
   });
 });
