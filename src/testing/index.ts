@@ -11,6 +11,7 @@ export { FIDELITY_CASES, type FidelityCase } from './fidelity-cases';
 export {
   wrapperSuite,
   checkpointSealSuite,
+  sealKeysOf,
   EnvelopeTap,
   type WrapperSuiteOptions,
   type CheckpointSealSuiteOptions,

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors';
 import { MemoryStorage } from '../storage/memory-storage';
 import type { Storage } from '../storage/storage';
+import { SealingWrapper } from '../wrappers/sealing-wrapper';
 import { WrapperStorage } from '../wrappers/wrapper-storage';
 
 /**
@@ -43,8 +44,9 @@ export interface WrapperSuiteOptions {
   hidesPlaintext?: boolean;
   /**
    * For wrappers that seal each commit (HMAC, encryption): the reserved key of the seal.
-   * Values are then expected in envelope format 2, a wrong key may fail on the seal at
-   * load, and {@link checkpointSealSuite} runs too.
+   * Found on the wrapper itself when not given. Values are then expected in envelope
+   * format 2, a wrong key may fail on the seal at load, and {@link checkpointSealSuite}
+   * runs too.
    */
   sealKey?: string;
   /**
@@ -155,6 +157,7 @@ async function rejection(promise: Promise<unknown>, what: string): Promise<Check
  */
 export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
   const numRuns = options.numRuns ?? 200;
+  const sealKey = options.sealKey ?? sealKeysOf(options.wrap(new MemoryStorage()))[0];
 
   describe(`wrapper suite: ${name}`, () => {
     let inner: Storage;
@@ -205,7 +208,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
     ): void {
       expect(['Integrity', 'Deserialize']).toContain(error.kind);
       expect(error.identifier).toBe(identifier);
-      const named = orSeal && error.key === options.sealKey ? options.sealKey : key;
+      const named = orSeal && error.key === sealKey ? sealKey : key;
       expect(error.key).toBe(named);
       expect(error.message).toContain(JSON.stringify(identifier));
       expect(error.message).toContain(JSON.stringify(named));
@@ -262,7 +265,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const envelope = Buffer.from(tap.envelope('env', 'raw'));
         expect(envelope.length).toBeGreaterThan(16);
         expect(envelope.subarray(0, 2).toString('latin1')).toBe('CP');
-        expect(envelope[4]).toBe(options.sealKey === undefined ? 1 : 2); // format version
+        expect(envelope[4]).toBe(sealKey === undefined ? 1 : 2); // format version
         const containsPlain = envelope.includes(Buffer.from('plain-marker-123'));
         expect(containsPlain).toBe(!options.hidesPlaintext);
       });
@@ -470,13 +473,29 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
       });
     }
   });
-  if (options.sealKey !== undefined) {
+  if (sealKey !== undefined) {
     checkpointSealSuite(name, {
       wrap: options.wrap,
       createInner: options.createInner,
-      sealKeys: [options.sealKey],
+      sealKeys: [sealKey],
     });
   }
+}
+
+/**
+ * The seal keys of the sealing wrappers in a chain, outermost first.
+ * @example
+ * ```ts
+ * sealKeysOf(buildWrapperChain(new MemoryStorage(), RECOMMENDED_CHAIN));
+ * // ['@checkpointable.seal.encryption', '@checkpointable.seal.hmac']
+ * ```
+ */
+export function sealKeysOf(storage: Storage): string[] {
+  const keys: string[] = [];
+  for (let at = storage; at instanceof WrapperStorage; at = at.inner) {
+    if (at instanceof SealingWrapper) keys.push(at.layout.sealKey);
+  }
+  return keys;
 }
 
 /**
@@ -494,8 +513,11 @@ export interface CheckpointSealSuiteOptions {
   wrap: (inner: Storage) => Storage;
   /** A new, empty medium to wrap; `new MemoryStorage()` by default. */
   createInner?: () => Promise<Storage>;
-  /** The reserved seal keys of the sealing layers, outermost first; users may use none. */
-  sealKeys: readonly string[];
+  /**
+   * The reserved seal keys of the sealing layers, outermost first; users may use none.
+   * Found on the chain itself ({@link sealKeysOf}) when not given.
+   */
+  sealKeys?: readonly string[];
 }
 
 /**
@@ -519,6 +541,7 @@ export interface CheckpointSealSuiteOptions {
  * ```
  */
 export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOptions): void {
+  const sealKeys = options.sealKeys ?? sealKeysOf(options.wrap(new MemoryStorage()));
   describe(`checkpoint seal suite: ${name}`, () => {
     let inner: Storage;
     let tap: EnvelopeTap;
@@ -725,7 +748,7 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     it('refuses the seal keys as user keys, and never lists them', async () => {
       const draft = await storage.createCheckpoint('acct');
       await draft.put('balance', 1);
-      for (const key of options.sealKeys) {
+      for (const key of sealKeys) {
         for (const call of [
           () => draft.put(key, 1),
           () => draft.putBytes(key, new Uint8Array(1)),
@@ -742,7 +765,7 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
       expect(await draft.keys()).toEqual(['balance']);
       const saved = await storage.commitCheckpoint(draft);
       expect(await saved.keys()).toEqual(['balance']);
-      for (const [layer, key] of options.sealKeys.entries()) {
+      for (const [layer, key] of sealKeys.entries()) {
         // To an outer layer, an inner layer's seal key is simply not one of the
         // checkpoint's keys; the outermost layer refuses its own as reserved.
         const kinds = layer === 0 ? ['InvalidIdentifier'] : ['InvalidIdentifier', 'KeyNotFound'];

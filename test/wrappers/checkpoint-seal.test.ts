@@ -10,7 +10,7 @@ import {
   type Storage,
   type WrapperConfig,
 } from 'checkpointable';
-import { checkpointSealSuite, EnvelopeTap } from 'checkpointable/testing';
+import { checkpointSealSuite, EnvelopeTap, sealKeysOf } from 'checkpointable/testing';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -184,6 +184,14 @@ describe('reserved seal keys', () => {
 });
 
 describe('one seal per wrapper kind', () => {
+  it('lists the seal keys of a chain, outermost first', () => {
+    expect(sealKeysOf(buildWrapperChain(new MemoryStorage(), GUARD_INNERMOST))).toEqual([
+      ENCRYPTION_SEAL,
+      HMAC_SEAL,
+    ]);
+    expect(sealKeysOf(ChecksumWrapper.wrap(new MemoryStorage()))).toEqual([]);
+  });
+
   it('refuses a second wrapper of the same kind in one chain, naming the reserved key', async () => {
     const inner = ChecksumWrapper.wrap(HmacWrapper.wrap(new MemoryStorage(), KEY_A));
     const error = (await caught(() => HmacWrapper.wrap(inner, KEY_B))) as CheckpointError;

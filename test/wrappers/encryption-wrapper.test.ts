@@ -24,7 +24,6 @@ wrapperSuite('EncryptionWrapper (keyring, raw 20-byte key)', {
     oldKeyId: 'k1',
   },
   bindsLocation: true,
-  sealKey: '@checkpointable.seal.encryption',
   hidesPlaintext: true,
   secrets: SECRETS,
 });

@@ -23,7 +23,6 @@ wrapperSuite('HmacWrapper (keyring, raw 20-byte key)', {
     oldKeyId: 'k1',
   },
   bindsLocation: true,
-  sealKey: '@checkpointable.seal.hmac',
   secrets: SECRETS,
 });
 
