@@ -38,9 +38,108 @@ async function cycle(storage: Storage, identifier: string, value: Buffer, remove
 }
 
 /**
+ * One full use of a checkpoint of many small values: put 20 values of 100 bytes, commit,
+ * load, get every one. Here the per-checkpoint work of HMAC and encryption (the seal
+ * written at commit and read and checked at load) weighs most against the values.
+ */
+async function smallValuesCycle(
+  storage: Storage,
+  identifier: string,
+  values: readonly Buffer[],
+  remove: boolean,
+) {
+  const draft = await storage.createCheckpoint(identifier);
+  await Promise.all(values.map((value, i) => draft.put(`k${i}`, value)));
+  await (await storage.commitCheckpoint(draft)).release();
+  const loaded = await storage.loadCheckpoint(identifier);
+  for (let i = 0; i < values.length; i++) {
+    const back = await loaded.get<Buffer>(`k${i}`);
+    if (back.length !== values[i].length) throw new Error('a value did not come back');
+  }
+  await loaded.release();
+  if (remove) await storage.removeCheckpoint(identifier);
+}
+
+/** The sealing wrappers, measured on checkpoints of many small values, with targets. */
+const SEALING: [string, (inner: Storage) => Storage, number][] = [
+  ['HmacWrapper', (inner) => HmacWrapper.wrap(inner, KEY), 1.5],
+  ['EncryptionWrapper', (inner) => EncryptionWrapper.wrap(inner, KEY), 1.5],
+];
+
+/**
+ * HMAC and encryption on a checkpoint of 20 values of 100 bytes, as a ratio to the same
+ * storage unwrapped: the cost of authenticating the checkpoint as a whole (one more
+ * value written at commit and read at load) where it is largest relative to the data.
+ */
+async function sealingBenchmarks(cpu: Budget, io: Budget): Promise<Row[]> {
+  const values = Array.from({ length: 20 }, () => randomBytes(100));
+  const rows: Row[] = [];
+  for (const [name, wrap, maxRatio] of SEALING) {
+    let n = 0;
+    const bare = new MemoryStorage();
+    const wrapped = wrap(new MemoryStorage());
+    const memory = await compare(
+      () => smallValuesCycle(wrapped, `m-${n++}`, values, true),
+      { unwrapped: () => smallValuesCycle(bare, `m-${n++}`, values, true) },
+      cpu,
+    );
+    rows.push(
+      ratioRow({
+        name: `${name}, 20 x 100 B put+commit+load+get, MemoryStorage`,
+        value: memory.subjectMs,
+        unit: 'ms',
+        baselineName: 'unwrapped MemoryStorage',
+        baseline: memory.baselineMs.unwrapped,
+        ratio: memory.ratio.unwrapped,
+        maxRatio: null,
+        note: `information: the wrapper's own CPU cost is ${((memory.subjectMs - memory.baselineMs.unwrapped) * 1000).toFixed(0)} µs per checkpoint of 20 values, seal included`,
+      }),
+    );
+    const root = mkdtempSync(join(tmpdir(), 'cp-bench-seal-'));
+    let round = 0;
+    let plain: Storage | undefined;
+    let sealed: Storage | undefined;
+    try {
+      const file = await compare(
+        () => smallValuesCycle(sealed!, `f-${n++}`, values, false),
+        { unwrapped: () => smallValuesCycle(plain!, `f-${n++}`, values, false) },
+        io,
+        {
+          beforeRound: async () => {
+            round++;
+            plain = await FileStorage.open(join(root, `plain-${round}`));
+            sealed = wrap(await FileStorage.open(join(root, `sealed-${round}`)));
+          },
+          afterRound: async () => {
+            await plain?.close();
+            await sealed?.close();
+            rmSync(join(root, `plain-${round}`), { recursive: true, force: true });
+            rmSync(join(root, `sealed-${round}`), { recursive: true, force: true });
+          },
+        },
+      );
+      rows.push(
+        ratioRow({
+          name: `${name}, 20 x 100 B put+commit+load+get, durable FileStorage`,
+          value: file.subjectMs,
+          unit: 'ms',
+          baselineName: 'unwrapped durable FileStorage',
+          baseline: file.baselineMs.unwrapped,
+          ratio: file.ratio.unwrapped,
+          maxRatio,
+        }),
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+/**
  * Each wrapper's cost on a 64 KiB value, as a ratio to the same storage unwrapped:
  * on MemoryStorage (the wrapper's CPU cost laid bare) and on durable FileStorage (what a
- * user of the default medium pays).
+ * user of the default medium pays); then HMAC and encryption on many small values.
  */
 export async function wrapperBenchmarks(cpu: Budget, io: Budget): Promise<Row[]> {
   const value = randomBytes(64 * 1024);
@@ -107,5 +206,6 @@ export async function wrapperBenchmarks(cpu: Budget, io: Budget): Promise<Row[]>
       rmSync(root, { recursive: true, force: true });
     }
   }
+  rows.push(...(await sealingBenchmarks(cpu, io)));
   return rows;
 }

@@ -8,4 +8,11 @@ export {
   type StorageCapabilities,
 } from './storage-conformance';
 export { FIDELITY_CASES, type FidelityCase } from './fidelity-cases';
-export { wrapperSuite, EnvelopeTap, type WrapperSuiteOptions } from './wrapper-suite';
+export {
+  wrapperSuite,
+  checkpointSealSuite,
+  sealKeysOf,
+  EnvelopeTap,
+  type WrapperSuiteOptions,
+  type CheckpointSealSuiteOptions,
+} from './wrapper-suite';

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors';
 import { MemoryStorage } from '../storage/memory-storage';
 import type { Storage } from '../storage/storage';
+import { SealingWrapper } from '../wrappers/sealing-wrapper';
 import { WrapperStorage } from '../wrappers/wrapper-storage';
 
 /**
@@ -41,6 +42,13 @@ export interface WrapperSuiteOptions {
   bindsLocation: boolean;
   /** True when the stored bytes must not contain the plaintext (encryption). */
   hidesPlaintext?: boolean;
+  /**
+   * For wrappers that seal each commit (HMAC, encryption): the reserved key of the seal.
+   * Found on the wrapper itself when not given. Values are then expected in envelope
+   * format 2, a wrong key may fail on the seal at load, and {@link checkpointSealSuite}
+   * runs too.
+   */
+  sealKey?: string;
   /**
    * Key material used by the factories above. No error message may contain any of it
    * (as text, hex or base64).
@@ -149,6 +157,7 @@ async function rejection(promise: Promise<unknown>, what: string): Promise<Check
  */
 export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
   const numRuns = options.numRuns ?? 200;
+  const sealKey = options.sealKey ?? sealKeysOf(options.wrap(new MemoryStorage()))[0];
 
   describe(`wrapper suite: ${name}`, () => {
     let inner: Storage;
@@ -187,13 +196,22 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
       }
     }
 
-    /** A failure must be Integrity/Deserialize, name the value, and show no secret. */
-    function checkFailure(error: CheckpointError, identifier: string, key: string): void {
+    /**
+     * A failure must be Integrity/Deserialize, name the value (or, with `orSeal`, the
+     * checkpoint's seal, which a wrong key fails first), and show no secret.
+     */
+    function checkFailure(
+      error: CheckpointError,
+      identifier: string,
+      key: string,
+      orSeal = false,
+    ): void {
       expect(['Integrity', 'Deserialize']).toContain(error.kind);
       expect(error.identifier).toBe(identifier);
-      expect(error.key).toBe(key);
+      const named = orSeal && error.key === sealKey ? sealKey : key;
+      expect(error.key).toBe(named);
       expect(error.message).toContain(JSON.stringify(identifier));
-      expect(error.message).toContain(JSON.stringify(key));
+      expect(error.message).toContain(JSON.stringify(named));
       assertNoSecret(error.message);
     }
 
@@ -247,7 +265,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const envelope = Buffer.from(tap.envelope('env', 'raw'));
         expect(envelope.length).toBeGreaterThan(16);
         expect(envelope.subarray(0, 2).toString('latin1')).toBe('CP');
-        expect(envelope[4]).toBe(1); // format version
+        expect(envelope[4]).toBe(sealKey === undefined ? 1 : 2); // format version
         const containsPlain = envelope.includes(Buffer.from('plain-marker-123'));
         expect(containsPlain).toBe(!options.hidesPlaintext);
       });
@@ -268,7 +286,8 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const loaded = await storage.loadCheckpoint('big');
         expect(Buffer.from(await loaded.getBytes('v')).equals(big)).toBe(true);
         await loaded.release();
-        tap.onRead = (_id, _key, bytes) => {
+        tap.onRead = (_id, key, bytes) => {
+          if (key !== 'v') return bytes;
           const damaged = bytes.slice();
           damaged[damaged.length >> 1] ^= 0x10;
           return damaged;
@@ -291,7 +310,8 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const returned: string[] = [];
         for (let i = 0; i < envelope.length; i++) {
           for (const mask of [0x01, 0x80, 0xff]) {
-            tap.onRead = (_id, _key, bytes) => {
+            tap.onRead = (_id, key, bytes) => {
+              if (key !== 'v') return bytes;
               const damaged = bytes.slice();
               damaged[i] ^= mask;
               return damaged;
@@ -427,7 +447,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         await commit(storage, 'keyed', { v: SMALL });
         const other = wrapWithOtherKey(inner);
         const error = await rejection(read(other, 'keyed', 'v'), 'wrong key');
-        checkFailure(error, 'keyed', 'v');
+        checkFailure(error, 'keyed', 'v', true);
         expect(error.kind).toBe('Integrity');
         expect(error.message).toContain('is not the key that wrote it');
       });
@@ -443,14 +463,331 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const onlyNew = withoutOld(inner);
         expect(await read(onlyNew, 'new', 'v')).toBe('written with the new key');
         const error = await rejection(read(onlyNew, 'old', 'v'), 'old key removed');
-        checkFailure(error, 'old', 'v');
+        checkFailure(error, 'old', 'v', true);
         expect(error.kind).toBe('Integrity');
         expect(error.message).toContain(`key id ${JSON.stringify(oldKeyId)}`);
         expect(error.message).toContain('Add the key');
         // A writer that never knew the new key cannot read what the new key wrote.
         const stale = await rejection(read(before(inner), 'new', 'v'), 'new key unknown');
-        checkFailure(stale, 'new', 'v');
+        checkFailure(stale, 'new', 'v', true);
       });
     }
+  });
+  if (sealKey !== undefined) {
+    checkpointSealSuite(name, {
+      wrap: options.wrap,
+      createInner: options.createInner,
+      sealKeys: [sealKey],
+    });
+  }
+}
+
+/**
+ * The seal keys of the sealing wrappers in a chain, outermost first.
+ * @example
+ * ```ts
+ * sealKeysOf(buildWrapperChain(new MemoryStorage(), RECOMMENDED_CHAIN));
+ * // ['@checkpointable.seal.encryption', '@checkpointable.seal.hmac']
+ * ```
+ */
+export function sealKeysOf(storage: Storage): string[] {
+  const keys: string[] = [];
+  for (let at = storage; at instanceof WrapperStorage; at = at.inner) {
+    if (at instanceof SealingWrapper) keys.push(at.layout.sealKey);
+  }
+  return keys;
+}
+
+/**
+ * How {@link checkpointSealSuite} builds the storage under test.
+ * @example
+ * ```ts
+ * const options: CheckpointSealSuiteOptions = {
+ *   wrap: (inner) => HmacWrapper.wrap(inner, KEY),
+ *   sealKeys: ['@checkpointable.seal.hmac'],
+ * };
+ * ```
+ */
+export interface CheckpointSealSuiteOptions {
+  /** Wraps `inner` in the wrapper or chain under test. */
+  wrap: (inner: Storage) => Storage;
+  /** A new, empty medium to wrap; `new MemoryStorage()` by default. */
+  createInner?: () => Promise<Storage>;
+  /**
+   * The reserved seal keys of the sealing layers, outermost first; users may use none.
+   * Found on the chain itself ({@link sealKeysOf}) when not given.
+   */
+  sealKeys?: readonly string[];
+}
+
+/**
+ * Registers the whole-checkpoint cases for a wrapper (or chain) that seals each commit:
+ * with write access to the medium, an attacker rebuilds a committed checkpoint without
+ * one key, with an extra key, with values swapped between keys, with a value or the seal
+ * of an older commit of the same identifier, with an earlier value of a key from the
+ * same commit, or without the seal. Each is `Integrity` on load or on the read that sees
+ * it, never a wrong value. Also: the sealed `createdAt` survives a rebuild of the medium,
+ * the handle from `commitCheckpoint` answers like a loaded one, and the seal keys are
+ * refused as user keys (`InvalidIdentifier`) and never listed.
+ *
+ * @example
+ * ```ts
+ * import { checkpointSealSuite } from 'checkpointable/testing';
+ * checkpointSealSuite('full chain over FileStorage', {
+ *   wrap: (inner) => buildWrapperChain(inner, chain),
+ *   createInner: () => FileStorage.openRaw(dir()),
+ *   sealKeys: ['@checkpointable.seal.encryption', '@checkpointable.seal.hmac'],
+ * });
+ * ```
+ */
+export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOptions): void {
+  const sealKeys = options.sealKeys ?? sealKeysOf(options.wrap(new MemoryStorage()));
+  describe(`checkpoint seal suite: ${name}`, () => {
+    let inner: Storage;
+    let tap: EnvelopeTap;
+    let storage: Storage;
+
+    beforeEach(async () => {
+      inner = options.createInner ? await options.createInner() : new MemoryStorage();
+      tap = new EnvelopeTap(inner);
+      storage = options.wrap(tap);
+    });
+
+    afterEach(async () => {
+      await storage.close();
+    });
+
+    async function commit(identifier: string, values: Record<string, unknown>): Promise<Date> {
+      const draft = await storage.createCheckpoint(identifier);
+      for (const [key, value] of Object.entries(values)) await draft.put(key, value);
+      const saved = await storage.commitCheckpoint(draft);
+      const createdAt = saved.createdAt;
+      await saved.release();
+      return createdAt;
+    }
+
+    /** Every stored key and its bytes, as the medium holds them (seals included). */
+    async function snapshot(identifier: string): Promise<Map<string, Uint8Array>> {
+      const loaded = await inner.loadCheckpoint(identifier);
+      try {
+        const out = new Map<string, Uint8Array>();
+        for (const key of await loaded.keys()) out.set(key, await loaded.getBytes(key));
+        return out;
+      } finally {
+        await loaded.release();
+      }
+    }
+
+    /** Replaces the committed checkpoint on the medium by one holding `entries`. */
+    async function rebuild(identifier: string, entries: Map<string, Uint8Array>): Promise<void> {
+      await inner.removeCheckpoint(identifier);
+      const draft = await inner.createCheckpoint(identifier);
+      for (const [key, bytes] of entries) await draft.putBytes(key, bytes);
+      await (await inner.commitCheckpoint(draft)).release();
+    }
+
+    async function expectIntegrity(promise: Promise<unknown>, what: string) {
+      const error = await rejection(promise, what);
+      expect(error.kind, `${what}: ${error.message}`).toBe('Integrity');
+      expect(error.identifier).toBe('acct');
+      return error;
+    }
+
+    /** Loads `acct` and reads `key`: the read (or the load) must be Integrity. */
+    async function expectReadRefused(key: string, what: string): Promise<CheckpointError> {
+      let loaded: Awaited<ReturnType<Storage['loadCheckpoint']>> | undefined;
+      try {
+        return await expectIntegrity(
+          (async () => {
+            loaded = await storage.loadCheckpoint('acct');
+            return loaded.get(key);
+          })(),
+          what,
+        );
+      } finally {
+        await loaded?.release();
+      }
+    }
+
+    const ACCOUNT = { balance: 100, limit: 5, owner: 'ann' };
+    // The medium holds every layer's seal: an outer layer's seal is a value to the inner.
+    const isSeal = (key: string) => key.startsWith('@checkpointable.seal.');
+    const without = (entries: Map<string, Uint8Array>, ...keys: string[]) =>
+      new Map([...entries].filter(([key]) => !keys.includes(key)));
+
+    it('refuses a checkpoint rebuilt without one of its keys, on load', async () => {
+      await commit('acct', ACCOUNT);
+      await rebuild('acct', without(await snapshot('acct'), 'limit'));
+      const error = await expectIntegrity(storage.loadCheckpoint('acct'), 'key dropped');
+      expect(error.message).toContain('"limit"');
+      expect(error.message).toContain('that the storage does not hold');
+    });
+
+    it('refuses a checkpoint rebuilt with an extra key, on load', async () => {
+      await commit('acct', ACCOUNT);
+      const entries = await snapshot('acct');
+      entries.set('bonus', entries.get('balance')!);
+      await rebuild('acct', entries);
+      const error = await expectIntegrity(storage.loadCheckpoint('acct'), 'key added');
+      expect(error.message).toContain('"bonus"');
+      expect(error.message).toContain('that the seal does not list');
+    });
+
+    it('refuses values swapped between keys, on the read', async () => {
+      await commit('acct', ACCOUNT);
+      const entries = await snapshot('acct');
+      const [balance, limit] = [entries.get('balance')!, entries.get('limit')!];
+      entries.set('balance', limit);
+      entries.set('limit', balance);
+      await rebuild('acct', entries);
+      await expectReadRefused('balance', 'swapped balance');
+      await expectReadRefused('limit', 'swapped limit');
+      const loaded = await storage.loadCheckpoint('acct');
+      expect(await loaded.get('owner')).toBe('ann');
+      await loaded.release();
+    });
+
+    it('refuses a value spliced in from an older commit of the same identifier', async () => {
+      await commit('acct', ACCOUNT);
+      const old = await snapshot('acct');
+      await storage.removeCheckpoint('acct');
+      await commit('acct', { ...ACCOUNT, balance: 50 });
+      const entries = await snapshot('acct');
+      entries.set('balance', old.get('balance')!);
+      await rebuild('acct', entries);
+      const error = await expectReadRefused('balance', 'old balance');
+      expect(error.message).toContain('belongs to another commit of this checkpoint');
+      const loaded = await storage.loadCheckpoint('acct');
+      expect(await loaded.get('limit')).toBe(5);
+      expect(await loaded.keys()).toEqual(['balance', 'limit', 'owner']);
+      await loaded.release();
+    });
+
+    it('refuses the seal of an older commit of the same identifier', async () => {
+      await commit('acct', ACCOUNT);
+      const old = await snapshot('acct');
+      await storage.removeCheckpoint('acct');
+      await commit('acct', { ...ACCOUNT, balance: 50 });
+      const entries = await snapshot('acct');
+      for (const key of entries.keys()) if (isSeal(key)) entries.set(key, old.get(key)!);
+      await rebuild('acct', entries);
+      for (const key of Object.keys(ACCOUNT)) await expectReadRefused(key, `old seal, ${key}`);
+    });
+
+    it('refuses an earlier value of a key from the same commit', async () => {
+      const draft = await storage.createCheckpoint('acct');
+      await draft.put('balance', 100);
+      const first = tap.envelope('acct', 'balance');
+      await draft.put('balance', 50);
+      await draft.put('limit', 5);
+      expect(await draft.get('balance')).toBe(50);
+      await (await storage.commitCheckpoint(draft)).release();
+      const entries = await snapshot('acct');
+      entries.set('balance', first);
+      await rebuild('acct', entries);
+      await expectReadRefused('balance', 'earlier value of the same commit');
+    });
+
+    it('refuses a sealed checkpoint whose seal was removed, on load', async () => {
+      await commit('acct', ACCOUNT);
+      const entries = await snapshot('acct');
+      const seals = [...entries.keys()].filter(isSeal);
+      expect(seals.length).toBeGreaterThan(0);
+      await rebuild('acct', without(entries, ...seals));
+      const error = await expectIntegrity(storage.loadCheckpoint('acct'), 'seal removed');
+      expect(error.message).toContain('has no seal');
+    });
+
+    it('refuses a damaged seal, on load', async () => {
+      await commit('acct', ACCOUNT);
+      const entries = await snapshot('acct');
+      for (const key of entries.keys()) {
+        if (!isSeal(key)) continue;
+        const damaged = entries.get(key)!.slice();
+        damaged[damaged.length - 1] ^= 0x01;
+        entries.set(key, damaged);
+      }
+      await rebuild('acct', entries);
+      await expectIntegrity(storage.loadCheckpoint('acct'), 'damaged seal');
+    });
+
+    it('reports the sealed createdAt, whatever the medium records', async () => {
+      const draft = await storage.createCheckpoint('acct');
+      await draft.put('balance', 1);
+      const saved = await storage.commitCheckpoint(draft);
+      const sealed = saved.createdAt.getTime();
+      await saved.release();
+      // Let the clock move on so that the medium's own time of the rebuild differs.
+      while (Date.now() <= sealed + 2) await new Promise((resolve) => setTimeout(resolve, 3));
+      await rebuild('acct', await snapshot('acct'));
+      const raw = await inner.loadCheckpoint('acct');
+      expect(raw.createdAt.getTime()).toBeGreaterThan(sealed);
+      await raw.release();
+      const loaded = await storage.loadCheckpoint('acct');
+      expect(loaded.createdAt.getTime()).toBe(sealed);
+      expect(await loaded.get('balance')).toBe(1);
+      await loaded.release();
+    });
+
+    it('answers through the handle from commitCheckpoint as through a loaded one', async () => {
+      const draft = await storage.createCheckpoint('acct');
+      for (const [key, value] of Object.entries(ACCOUNT)) await draft.put(key, value);
+      expect(await draft.keys()).toEqual(['balance', 'limit', 'owner']);
+      const saved = await storage.commitCheckpoint(draft);
+      const loaded = await storage.loadCheckpoint('acct');
+      for (const handle of [saved, loaded]) {
+        expect(await handle.keys()).toEqual(['balance', 'limit', 'owner']);
+        expect(await handle.get('balance')).toBe(100);
+        await expect(handle.get('missing')).rejects.toMatchObject({ kind: 'KeyNotFound' });
+      }
+      expect(saved.createdAt.getTime()).toBe(loaded.createdAt.getTime());
+      await saved.release();
+      await loaded.release();
+    });
+
+    it('refuses the seal keys as user keys, and never lists them', async () => {
+      const draft = await storage.createCheckpoint('acct');
+      await draft.put('balance', 1);
+      for (const key of sealKeys) {
+        for (const call of [
+          () => draft.put(key, 1),
+          () => draft.putBytes(key, new Uint8Array(1)),
+          () => draft.get(key),
+          () => draft.remove(key),
+        ]) {
+          const error = await rejection(call(), `user key ${key}`);
+          expect(error.kind).toBe('InvalidIdentifier');
+          expect(error.message).toContain(
+            `${JSON.stringify(key)} in checkpoint "acct" is reserved`,
+          );
+        }
+      }
+      expect(await draft.keys()).toEqual(['balance']);
+      const saved = await storage.commitCheckpoint(draft);
+      expect(await saved.keys()).toEqual(['balance']);
+      for (const [layer, key] of sealKeys.entries()) {
+        // To an outer layer, an inner layer's seal key is simply not one of the
+        // checkpoint's keys; the outermost layer refuses its own as reserved.
+        const kinds = layer === 0 ? ['InvalidIdentifier'] : ['InvalidIdentifier', 'KeyNotFound'];
+        expect(kinds).toContain((await rejection(saved.get(key), 'seal read')).kind);
+      }
+      await saved.release();
+    });
+
+    it('keeps the seal hidden in a handle whose commit failed', async () => {
+      const draft = await storage.createCheckpoint('acct');
+      await draft.put('balance', 1);
+      // Someone else commits the identifier on the medium first.
+      const other = await inner.createCheckpoint('acct');
+      await (await inner.commitCheckpoint(other)).release();
+      expect((await rejection(storage.commitCheckpoint(draft), 'lost race')).kind).toBe(
+        'AlreadyExists',
+      );
+      const written = [...tap.written.keys()];
+      expect(written.some((where) => isSeal(where.slice('acct\u0000'.length)))).toBe(true);
+      expect(await draft.keys()).toEqual(['balance']);
+      expect(await draft.get('balance')).toBe(1);
+      await draft.discard();
+    });
   });
 }

@@ -5,10 +5,12 @@
  * ```
  * offset  size  field
  * 0       4     magic, one per wrapper: "CPCK" checksum, "CPHM" HMAC, "CPEN" encryption
- * 4       1     format version: 1
+ * 4       1     format version: 1, or 2 for HMAC and encryption values that belong to a
+ *               sealed checkpoint
  * 5       1     algorithm id (per wrapper)
  * 6       1     keyed wrappers only: K = key id length in bytes (1..255)
  * 7       K     keyed wrappers only: the key id, UTF-8
+ * 7+K     16    format 2 only: the commit id, random per uncommitted checkpoint
  * ```
  *
  * followed by the wrapper's own fields (see each wrapper's header comment). Readers check
@@ -18,21 +20,41 @@
  * make a different wrapper order detectable at the first layer that unseals.
  *
  * Keyed wrappers bind each value to where it belongs: the MAC input (HMAC) and the
- * additional authenticated data (AES-GCM) include {@link locationBinding}, the checkpoint
- * identifier and the key. Those are encoded as UTF-16 code units, not UTF-8, because the
- * name grammar allows lone surrogates and UTF-8 would map every lone surrogate to U+FFFD,
- * making two different names bind alike.
+ * additional authenticated data (AES-GCM) include the whole header (so, in format 2, the
+ * commit id) and {@link locationBinding}, the checkpoint identifier and the key. Those are
+ * encoded as UTF-16 code units, not UTF-8, because the name grammar allows lone surrogates
+ * and UTF-8 would map every lone surrogate to U+FFFD, making two different names bind
+ * alike. How the commit id ties values to one commit is in `checkpoint-seal.ts`.
  */
 import { CheckpointError, quote, type CheckpointErrorKind } from '../errors';
 
 /**
- * The format version every wrapper writes today.
+ * The format version of envelopes without a commit id: every ChecksumWrapper value, and
+ * HMAC and encryption values written before checkpoints were sealed.
  * @example
  * ```ts
- * if (bytes[4] !== ENVELOPE_VERSION) throw ...;
+ * if (bytes[4] === ENVELOPE_VERSION) console.log('no commit id in this envelope');
  * ```
  */
 export const ENVELOPE_VERSION = 1;
+
+/**
+ * The format version of HMAC and encryption envelopes that carry a commit id.
+ * @example
+ * ```ts
+ * const sealed = header.version === SEALED_ENVELOPE_VERSION;
+ * ```
+ */
+export const SEALED_ENVELOPE_VERSION = 2;
+
+/**
+ * The size of a commit id in bytes.
+ * @example
+ * ```ts
+ * const commitId = randomBytes(COMMIT_ID_SIZE);
+ * ```
+ */
+export const COMMIT_ID_SIZE = 16;
 
 /**
  * Bytes before a keyed wrapper's key id, or before an unkeyed wrapper's own fields.
@@ -51,10 +73,14 @@ export const BASE_HEADER_SIZE = 6;
  * ```
  */
 export interface EnvelopeHeader {
+  /** The format version byte. */
+  version: number;
   /** The algorithm id byte. */
   algorithm: number;
   /** The key id, for keyed wrappers. */
   keyId?: string;
+  /** The commit id, in format 2 envelopes (a view into the envelope, not a copy). */
+  commitId?: Buffer;
   /** Where the wrapper's own fields start. */
   offset: number;
 }
@@ -74,6 +100,16 @@ export interface EnvelopeContext {
   /** The key inside the checkpoint. */
   key: string;
 }
+
+/**
+ * Where the keys of checkpoint seals start (see `checkpoint-seal.ts`); a value under such
+ * a key is named "the seal" in messages.
+ * @example
+ * ```ts
+ * const sealKey = `${SEAL_KEY_PREFIX}hmac`;
+ * ```
+ */
+export const SEAL_KEY_PREFIX = '@checkpointable.seal.';
 
 /** The fix we suggest when the bytes are not this wrapper's envelope. */
 const WRONG_CHAIN =
@@ -106,19 +142,21 @@ export function envelopeError(
   cause?: unknown,
 ): CheckpointError {
   const { wrapperName, identifier, key } = context;
+  const what = key.startsWith(SEAL_KEY_PREFIX) ? 'The seal' : 'Value';
   return new CheckpointError(
     kind,
-    `Value ${quote(key)} of checkpoint ${quote(identifier)} failed the ${wrapperName} check: ${problem}. ${fix}`,
+    `${what} ${quote(key)} of checkpoint ${quote(identifier)} failed the ${wrapperName} check: ${problem}. ${fix}`,
     { identifier, key, cause },
   );
 }
 
 /**
- * Writes the common header into the front of `target` and returns the offset after it.
+ * Writes the common header into the front of `target` and returns the offset after it:
+ * format 1, or format 2 when a `commitId` is given (keyed wrappers only).
  *
  * @example
  * ```ts
- * const at = writeHeader(out, MAGIC, 1, keyIdBytes);
+ * const at = writeHeader(out, MAGIC, 1, keyIdBytes, commitId);
  * ```
  */
 export function writeHeader(
@@ -126,38 +164,45 @@ export function writeHeader(
   magic: Buffer,
   algorithm: number,
   keyId?: Buffer,
+  commitId?: Buffer,
 ): number {
   magic.copy(target, 0);
-  target[4] = ENVELOPE_VERSION;
+  target[4] = commitId === undefined ? ENVELOPE_VERSION : SEALED_ENVELOPE_VERSION;
   target[5] = algorithm;
   if (keyId === undefined) return BASE_HEADER_SIZE;
   target[6] = keyId.length;
   keyId.copy(target, 7);
-  return 7 + keyId.length;
+  if (commitId === undefined) return 7 + keyId.length;
+  commitId.copy(target, 7 + keyId.length);
+  return 7 + keyId.length + COMMIT_ID_SIZE;
 }
 
 /**
- * The header size for a key id of `keyIdLength` bytes (or an unkeyed wrapper).
+ * The header size for a key id of `keyIdLength` bytes (or an unkeyed wrapper), with a
+ * commit id when `sealed`.
  * @example
  * ```ts
  * headerSize(); // 6
  * headerSize(7); // 14, for the key id "default"
+ * headerSize(7, true); // 30, format 2
  * ```
  */
-export function headerSize(keyIdLength?: number): number {
-  return keyIdLength === undefined ? BASE_HEADER_SIZE : 7 + keyIdLength;
+export function headerSize(keyIdLength?: number, sealed = false): number {
+  if (keyIdLength === undefined) return BASE_HEADER_SIZE;
+  return 7 + keyIdLength + (sealed ? COMMIT_ID_SIZE : 0);
 }
 
 /**
  * Reads and checks the common header: the magic must be this wrapper's, the version
- * known, the algorithm id one of `algorithms`, and a keyed header complete.
+ * one of `versions`, the algorithm id one of `algorithms`, and a keyed header complete
+ * (with its commit id in format 2).
  *
  * @throws {CheckpointError} `Integrity` when the bytes are not this wrapper's envelope or
  *   are cut short; `Deserialize` for a format version or algorithm this code does not know
  *
  * @example
  * ```ts
- * const { algorithm, keyId, offset } = readHeader(bytes, MAGIC, [1], true, ctx);
+ * const { version, keyId, commitId, offset } = readHeader(bytes, MAGIC, [1], true, ctx, [1, 2]);
  * ```
  */
 export function readHeader(
@@ -166,6 +211,7 @@ export function readHeader(
   algorithms: readonly number[],
   keyed: boolean,
   context: EnvelopeContext,
+  versions: readonly number[] = [ENVELOPE_VERSION],
 ): EnvelopeHeader {
   if (bytes.length < 4 || !magic.equals(bytes.subarray(0, 4))) {
     const seen =
@@ -187,11 +233,12 @@ export function readHeader(
       DAMAGED,
     );
   }
-  if (bytes[4] !== ENVELOPE_VERSION) {
+  const version = bytes[4];
+  if (!versions.includes(version)) {
     throw envelopeError(
       'Deserialize',
       context,
-      `the envelope has format version ${bytes[4]}, and this version of checkpointable reads only version ${ENVELOPE_VERSION}`,
+      `the envelope has format version ${version}, and this version of checkpointable reads only ${versions.length === 1 ? 'version' : 'versions'} ${versions.join(' and ')}`,
       'If a newer checkpointable wrote it, upgrade to read it; otherwise the stored bytes were damaged: restore the checkpoint from a backup.',
     );
   }
@@ -204,7 +251,7 @@ export function readHeader(
       'If a newer checkpointable wrote it, upgrade to read it; otherwise the stored bytes were damaged: restore the checkpoint from a backup.',
     );
   }
-  if (!keyed) return { algorithm, offset: BASE_HEADER_SIZE };
+  if (!keyed) return { version, algorithm, offset: BASE_HEADER_SIZE };
   const keyIdLength = bytes[6];
   if (keyIdLength === 0 || bytes.length < 7 + keyIdLength) {
     throw envelopeError(
@@ -217,7 +264,18 @@ export function readHeader(
     );
   }
   const keyId = bytes.toString('utf8', 7, 7 + keyIdLength);
-  return { algorithm, keyId, offset: 7 + keyIdLength };
+  const end = 7 + keyIdLength;
+  if (version === ENVELOPE_VERSION) return { version, algorithm, keyId, offset: end };
+  if (bytes.length < end + COMMIT_ID_SIZE) {
+    throw envelopeError(
+      'Integrity',
+      context,
+      'the envelope is cut short inside its commit id',
+      DAMAGED,
+    );
+  }
+  const commitId = bytes.subarray(end, end + COMMIT_ID_SIZE);
+  return { version, algorithm, keyId, commitId, offset: end + COMMIT_ID_SIZE };
 }
 
 /** Names the wrapper whose magic `bytes` start with, to make a wrong order obvious. */

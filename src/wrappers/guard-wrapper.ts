@@ -3,7 +3,7 @@ import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../s
 import { WrapperStorage, type WrappedUncommittedCheckpoint } from './wrapper-storage';
 
 /**
- * The seed's guard. It keeps two promises the bare storages cannot keep on their own:
+ * The guard. It keeps two promises the bare storages cannot keep on their own:
  * - no two open uncommitted checkpoints share an identifier (`AlreadyExists`), and
  *   creating the identifier of a committed checkpoint is `AlreadyExists` too;
  * - a committed checkpoint that a live handle holds cannot be removed (`InUse`). Handles

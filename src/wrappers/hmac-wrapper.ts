@@ -1,31 +1,40 @@
 /**
  * HmacWrapper: proves that a stored value was written by someone holding the key, for
- * this checkpoint and this key, and not changed since.
+ * this checkpoint, this key and this commit, and not changed since; and, through the
+ * checkpoint seal (`checkpoint-seal.ts`), that a committed checkpoint holds exactly the
+ * values of one commit.
  *
- * Envelope, format version 1 (common header in `envelope.ts`):
+ * Envelope, format version 2 (common header in `envelope.ts`):
  *
  * ```
  * offset  size  field
  * 0       4     magic "CPHM" (0x43 0x50 0x48 0x4D)
- * 4       1     format version: 1
+ * 4       1     format version: 2
  * 5       1     algorithm id: 1 = HMAC-SHA256
  * 6       1     K = key id length in bytes (1..255)
  * 7       K     key id, UTF-8 ("default" for a bare key)
- * 7+K     32    tag
- * 39+K    N     payload: the bytes the wrapper above (or the codec) gave
+ * 7+K     16    commit id
+ * 23+K    32    tag
+ * 55+K    N     payload: the bytes the wrapper above (or the codec) gave
  *
- * tag = HMAC-SHA256(key, "checkpointable/hmac/v1\0"
- *                        || bytes 0..6+K (the header, key id included)
+ * tag = HMAC-SHA256(key, "checkpointable/hmac/v2\0"
+ *                        || bytes 0..22+K (the header: key id and commit id included)
  *                        || u32be(len) || identifier as UTF-16LE
  *                        || u32be(len) || key as UTF-16LE
  *                        || payload)
  * ```
  *
+ * Format version 1, written before checkpoints were sealed, is still read: it has no
+ * commit id (the tag follows the key id at 7+K, the payload at 39+K) and its domain
+ * string is "checkpointable/hmac/v1\0". It is accepted only in a checkpoint without a
+ * seal, and a checkpoint without a seal is accepted only if none of its values is
+ * format 2.
+ *
  * Binding the identifier and key means a value copied to another key or another
- * checkpoint fails; binding the header means the key id and algorithm cannot be swapped.
- * The tag is compared with `timingSafeEqual`. The key is used as the HMAC key as given
- * (HMAC accepts any length); the domain string keeps these tags apart from anything else
- * the same key might sign.
+ * checkpoint fails; binding the header means the key id, the algorithm and the commit id
+ * cannot be swapped. The tag is compared with `timingSafeEqual`. The key is used as the
+ * HMAC key as given (HMAC accepts any length); the domain string keeps these tags apart
+ * from anything else the same key might sign.
  *
  * Rotation: values are signed with the keyring's active key and verified with the key
  * their envelope names, so old checkpoints stay readable while their key stays listed.
@@ -33,29 +42,38 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { quote } from '../errors';
 import type { Storage } from '../storage/storage';
+import { sealKey } from './checkpoint-seal';
 import {
   asBuffer,
   DAMAGED,
+  ENVELOPE_VERSION,
   envelopeError,
   headerSize,
   locationBinding,
   payloadCopy,
   readHeader,
+  SEALED_ENVELOPE_VERSION,
   writeHeader,
 } from './envelope';
 import { resolveKeyring, type KeyInput, type Keyring, type ResolvedKeyring } from './keyring';
-import { WrapperStorage } from './wrapper-storage';
+import { SealingWrapper, type OpenedValue, type SealedValue } from './sealing-wrapper';
 
 const MAGIC = Buffer.from('CPHM', 'latin1');
 const HMAC_SHA256 = 1;
 const TAG_SIZE = 32;
-const DOMAIN = Buffer.from('checkpointable/hmac/v1\0', 'latin1');
+const DOMAINS: Record<number, Buffer> = {
+  [ENVELOPE_VERSION]: Buffer.from('checkpointable/hmac/v1\0', 'latin1'),
+  [SEALED_ENVELOPE_VERSION]: Buffer.from('checkpointable/hmac/v2\0', 'latin1'),
+};
+const VERSIONS = [ENVELOPE_VERSION, SEALED_ENVELOPE_VERSION];
 
 /**
- * Signs every value with HMAC-SHA256 over the checkpoint identifier, the key and the
- * value, and verifies it on every read: a changed value, a value moved to another key or
- * checkpoint, or a wrong key is a `CheckpointError` of kind `Integrity`. Values stay
- * readable in the clear; combine with {@link EncryptionWrapper} to hide them.
+ * Signs every value with HMAC-SHA256 over the checkpoint identifier, the key, the commit
+ * and the value, and each commit's set of keys and `createdAt` in a seal; verifies them
+ * on load and on every read: a changed, dropped, added or moved value, a value from
+ * another commit of the same identifier, or a wrong key is a `CheckpointError` of kind
+ * `Integrity`. The key `@checkpointable.seal.hmac` is reserved. Values stay readable in
+ * the clear; combine with {@link EncryptionWrapper} to hide them.
  *
  * @example
  * ```ts
@@ -64,12 +82,17 @@ const DOMAIN = Buffer.from('checkpointable/hmac/v1\0', 'latin1');
  * );
  * ```
  */
-export class HmacWrapper extends WrapperStorage {
+export class HmacWrapper extends SealingWrapper {
   protected readonly storageName = 'HmacWrapper';
   readonly #keyring: ResolvedKeyring;
 
   private constructor(inner: Storage, keyring: ResolvedKeyring) {
-    super(inner);
+    super(inner, {
+      wrapperName: 'HmacWrapper',
+      magic: MAGIC,
+      sealKey: sealKey('hmac'),
+      tagSize: TAG_SIZE,
+    });
     this.#keyring = keyring;
   }
 
@@ -104,22 +127,39 @@ export class HmacWrapper extends WrapperStorage {
     return this.#keyring.activeId;
   }
 
-  override seal(identifier: string, key: string, bytes: Uint8Array): Uint8Array {
+  /** @internal */
+  sealValue(identifier: string, key: string, bytes: Uint8Array, commitId: Buffer): SealedValue {
     const payload = asBuffer(bytes);
     const keyId = this.#keyring.activeIdBytes;
-    const header = headerSize(keyId.length);
+    const header = headerSize(keyId.length, true);
     const out = Buffer.allocUnsafe(header + TAG_SIZE + payload.length);
-    writeHeader(out, MAGIC, HMAC_SHA256, keyId);
+    writeHeader(out, MAGIC, HMAC_SHA256, keyId, commitId);
     const secret = this.#keyring.keys.get(this.#keyring.activeId)!;
-    tag(secret, out.subarray(0, header), identifier, key, payload).copy(out, header);
+    const mac = tag(
+      secret,
+      SEALED_ENVELOPE_VERSION,
+      out.subarray(0, header),
+      identifier,
+      key,
+      payload,
+    );
+    mac.copy(out, header);
     payload.copy(out, header + TAG_SIZE);
-    return out;
+    return { envelope: out, tag: mac };
   }
 
-  override unseal(identifier: string, key: string, bytes: Uint8Array): Uint8Array {
+  /** @internal */
+  openValue(identifier: string, key: string, bytes: Uint8Array): OpenedValue {
     const context = { wrapperName: 'HmacWrapper', identifier, key };
     const envelope = asBuffer(bytes);
-    const { keyId, offset } = readHeader(envelope, MAGIC, [HMAC_SHA256], true, context);
+    const { version, keyId, commitId, offset } = readHeader(
+      envelope,
+      MAGIC,
+      [HMAC_SHA256],
+      true,
+      context,
+      VERSIONS,
+    );
     const start = offset + TAG_SIZE;
     if (envelope.length < start) {
       throw envelopeError(
@@ -140,12 +180,14 @@ export class HmacWrapper extends WrapperStorage {
     }
     const expected = tag(
       secret,
+      version,
       envelope.subarray(0, offset),
       identifier,
       key,
       envelope.subarray(start),
     );
-    if (!timingSafeEqual(expected, envelope.subarray(offset, start))) {
+    const stored = envelope.subarray(offset, start);
+    if (!timingSafeEqual(expected, stored)) {
       throw envelopeError(
         'Integrity',
         context,
@@ -153,19 +195,20 @@ export class HmacWrapper extends WrapperStorage {
         `Either the key listed as ${quote(keyId!)} is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.`,
       );
     }
-    return payloadCopy(envelope, start);
+    return { version, commitId, tag: stored, payload: payloadCopy(envelope, start) };
   }
 }
 
 function tag(
   secret: KeyObject,
+  version: number,
   header: Buffer,
   identifier: string,
   key: string,
   payload: Buffer,
 ): Buffer {
   return createHmac('sha256', secret)
-    .update(DOMAIN)
+    .update(DOMAINS[version])
     .update(header)
     .update(locationBinding(identifier, key))
     .update(payload)

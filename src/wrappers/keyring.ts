@@ -3,7 +3,8 @@
  *
  * Rules, the same for both wrappers:
  * - A string key is the UTF-8 bytes of the string (what `process.env.CHECKPOINT_KEY`
- *   gives); a `Uint8Array` or `Buffer` key is used as is. The bytes are copied when the
+ *   gives); a `Uint8Array` or `Buffer` key is used as is. Other binary forms (another
+ *   typed array, a `DataView`, an `ArrayBuffer`) are refused with a message saying so. The bytes are copied when the
  *   wrapper is made, so changing the caller's buffer later changes nothing.
  * - A key shorter than 16 bytes is refused (`Initialization`). Keys should be random
  *   (`openssl rand -base64 32`): no derivation here turns a guessable password into a
@@ -118,6 +119,17 @@ export function resolveKeyring(wrapperName: string, input: unknown): ResolvedKey
       `the key is ${kindOf(input)}; pass a string or Uint8Array of at least ${MIN_KEY_BYTES} bytes, or a keyring { active, keys }. Is the environment variable holding the key set?`,
     );
   }
+  // Binary data that is not a Uint8Array (a Float64Array, a DataView, an ArrayBuffer) is
+  // a key in the wrong form, not a keyring without `keys`: say so.
+  if (
+    ArrayBuffer.isView(input) ||
+    input instanceof ArrayBuffer ||
+    input instanceof SharedArrayBuffer
+  ) {
+    throw fail(
+      `the key is ${binaryKind(input)}; a key must be a string, Buffer or Uint8Array of at least ${MIN_KEY_BYTES} bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).`,
+    );
+  }
   const { active, keys } = input as Partial<Keyring>;
   if (keys === null || typeof keys !== 'object' || Array.isArray(keys)) {
     throw fail(
@@ -157,7 +169,11 @@ function build(
     if (typeof key === 'string') bytes = Buffer.from(key, 'utf8');
     else if (key instanceof Uint8Array)
       bytes = Buffer.from(key); // a copy
-    else {
+    else if (ArrayBuffer.isView(key) || key instanceof ArrayBuffer) {
+      throw fail(
+        `the key ${quote(id)} is ${binaryKind(key)}; a key must be a string, Buffer or Uint8Array of at least ${MIN_KEY_BYTES} bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).`,
+      );
+    } else {
       throw fail(
         `the key ${quote(id)} is ${kindOf(key)}; pass a string or Uint8Array of at least ${MIN_KEY_BYTES} bytes. Is the environment variable holding it set?`,
       );
@@ -171,6 +187,12 @@ function build(
     bytes.fill(0);
   }
   return { activeId: active, activeIdBytes: Buffer.from(active, 'utf8'), keys: resolved };
+}
+
+/** `a Float64Array`, `an ArrayBuffer`: the kind of a binary value given as a key. */
+function binaryKind(value: object): string {
+  const name = value.constructor?.name ?? 'binary object';
+  return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** What a value is, for a message that must not show the value itself. */

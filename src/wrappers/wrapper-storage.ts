@@ -13,10 +13,13 @@ import type {
 } from '../storage/storage';
 
 /**
- * A storage nested around another storage, as in the seed: every call goes through to
+ * A storage nested around another storage: every call goes through to
  * `inner`, and each value's bytes pass through {@link WrapperStorage.seal} on the way in
  * and {@link WrapperStorage.unseal} on the way out. The codec runs only in the outermost
  * handle, so a wrapper only ever sees bytes. Closing a wrapper closes the chain under it.
+ * HmacWrapper and EncryptionWrapper build on `SealingWrapper` (`sealing-wrapper.ts`),
+ * which replaces these per-value hooks with envelopes bound to a commit and a seal per
+ * commit.
  *
  * @example
  * ```ts

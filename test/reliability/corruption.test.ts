@@ -68,8 +68,20 @@ function throughBareStorage(bare: Storage): Medium {
       }
     },
     async replaceBytes(identifier, key, bytes) {
+      // Only `key` changes: the checkpoint's other keys (a sealing wrapper's seal among
+      // them) are written back as they were.
+      const others = new Map<string, Uint8Array>();
+      const saved = await bare.loadCheckpoint(identifier);
+      try {
+        for (const other of await saved.keys()) {
+          if (other !== key) others.set(other, await saved.getBytes(other));
+        }
+      } finally {
+        await saved.release();
+      }
       await bare.removeCheckpoint(identifier);
       const draft = await bare.createCheckpoint(identifier);
+      for (const [other, kept] of others) await draft.putBytes(other, kept);
       await draft.putBytes(key, bytes);
       await (await bare.commitCheckpoint(draft)).release();
     },

@@ -9,6 +9,7 @@ wrapperSuite('EncryptionWrapper (string key)', {
   wrap: (inner) => EncryptionWrapper.wrap(inner, KEY_A),
   wrapWithOtherKey: (inner) => EncryptionWrapper.wrap(inner, KEY_B),
   bindsLocation: true,
+  sealKey: '@checkpointable.seal.encryption',
   hidesPlaintext: true,
   secrets: SECRETS,
 });
@@ -28,22 +29,28 @@ wrapperSuite('EncryptionWrapper (keyring, raw 20-byte key)', {
 });
 
 describe('EncryptionWrapper', () => {
-  it('writes the documented envelope: decryptable with HKDF-SHA256 key, IV, tag and AAD', async () => {
+  it('writes the documented format 2 envelope: decryptable with HKDF-SHA256 key, IV, tag and AAD', async () => {
     const tap = new EnvelopeTap(new MemoryStorage());
     const storage = EncryptionWrapper.wrap(tap, { active: 'k1', keys: { k1: RAW_KEY } });
     const draft = await storage.createCheckpoint('layout');
     await draft.putBytes('v', Buffer.from('secret value'));
     const envelope = Buffer.from(tap.envelope('layout', 'v'));
-    const header = Buffer.concat([Buffer.from('CPEN'), Buffer.from([1, 1, 2]), Buffer.from('k1')]);
-    expect(envelope.subarray(0, 9)).toEqual(header);
+    const commitId = envelope.subarray(9, 25);
+    const header = Buffer.concat([
+      Buffer.from('CPEN'),
+      Buffer.from([2, 1, 2]),
+      Buffer.from('k1'),
+      commitId,
+    ]);
+    expect(envelope.subarray(0, 25)).toEqual(header);
     const aesKey = Buffer.from(
       hkdfSync('sha256', RAW_KEY, Buffer.alloc(0), 'checkpointable/aes-256-gcm/v1', 32),
     );
-    const decipher = createDecipheriv('aes-256-gcm', aesKey, envelope.subarray(9, 21));
-    decipher.setAuthTag(envelope.subarray(21, 37));
+    const decipher = createDecipheriv('aes-256-gcm', aesKey, envelope.subarray(25, 37));
+    decipher.setAuthTag(envelope.subarray(37, 53));
     decipher.setAAD(
       Buffer.concat([
-        Buffer.from('checkpointable/encrypt/v1\0'),
+        Buffer.from('checkpointable/encrypt/v2\0'),
         header,
         Buffer.from([0, 0, 0, 12]),
         Buffer.from('layout', 'utf16le'),
@@ -51,9 +58,9 @@ describe('EncryptionWrapper', () => {
         Buffer.from('v', 'utf16le'),
       ]),
     );
-    const plain = Buffer.concat([decipher.update(envelope.subarray(37)), decipher.final()]);
+    const plain = Buffer.concat([decipher.update(envelope.subarray(53)), decipher.final()]);
     expect(plain.toString()).toBe('secret value');
-    expect(envelope.length).toBe(37 + 'secret value'.length);
+    expect(envelope.length).toBe(53 + 'secret value'.length);
     await draft.discard();
   });
 
@@ -64,7 +71,7 @@ describe('EncryptionWrapper', () => {
     const ivs = new Set<string>();
     for (let i = 0; i < 50; i++) {
       await draft.put('same', 'same value');
-      ivs.add(Buffer.from(tap.envelope('ivs', 'same')).subarray(14, 26).toString('hex'));
+      ivs.add(Buffer.from(tap.envelope('ivs', 'same')).subarray(30, 42).toString('hex'));
     }
     expect(ivs.size).toBe(50);
     await draft.discard();
@@ -108,11 +115,13 @@ describe('EncryptionWrapper', () => {
     const draft = await writer.createCheckpoint('orders');
     await draft.put('order-7', { total: 12 });
     await (await writer.commitCheckpoint(draft)).release();
-    const loaded = await EncryptionWrapper.wrap(inner, KEY_B).loadCheckpoint('orders');
-    const error = (await caught(loaded.get('order-7'))) as CheckpointError;
+    const error = (await caught(
+      EncryptionWrapper.wrap(inner, KEY_B).loadCheckpoint('orders'),
+    )) as CheckpointError;
     expect(error.message).toBe(
-      'Value "order-7" of checkpoint "orders" failed the EncryptionWrapper check: AES-256-GCM authentication failed (key id "default"). Either the key listed as "default" is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.',
+      'The seal "@checkpointable.seal.encryption" of checkpoint "orders" failed the EncryptionWrapper check: AES-256-GCM authentication failed (key id "default"). Either the key listed as "default" is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.',
     );
-    await loaded.release();
+    expect(error.kind).toBe('Integrity');
+    expect(error.key).toBe('@checkpointable.seal.encryption');
   });
 });

@@ -9,6 +9,7 @@ wrapperSuite('HmacWrapper (string key)', {
   wrap: (inner) => HmacWrapper.wrap(inner, KEY_A),
   wrapWithOtherKey: (inner) => HmacWrapper.wrap(inner, KEY_B),
   bindsLocation: true,
+  sealKey: '@checkpointable.seal.hmac',
   secrets: SECRETS,
 });
 
@@ -36,18 +37,24 @@ async function initError(key: unknown): Promise<CheckpointError> {
 }
 
 describe('HmacWrapper', () => {
-  it('writes the documented envelope and tag', async () => {
+  it('writes the documented format 2 envelope and tag, bound to the commit id', async () => {
     const tap = new EnvelopeTap(new MemoryStorage());
     const storage = HmacWrapper.wrap(tap, KEY_A);
     const draft = await storage.createCheckpoint('layout');
     await draft.putBytes('v', new Uint8Array([7, 8]));
+    await draft.putBytes('w', new Uint8Array([9]));
     const envelope = Buffer.from(tap.envelope('layout', 'v'));
+    const commitId = envelope.subarray(14, 30);
+    expect(commitId.length).toBe(16);
+    // One commit id per uncommitted checkpoint, shared by all its values.
+    expect(Buffer.from(tap.envelope('layout', 'w')).subarray(14, 30)).toEqual(commitId);
     const header = Buffer.concat([
       Buffer.from('CPHM'),
-      Buffer.from([1, 1, 7]),
+      Buffer.from([2, 1, 7]),
       Buffer.from('default'),
+      commitId,
     ]);
-    expect(envelope.subarray(0, 14)).toEqual(header);
+    expect(envelope.subarray(0, 30)).toEqual(header);
     const binding = Buffer.concat([
       Buffer.from([0, 0, 0, 12]),
       Buffer.from('layout', 'utf16le'),
@@ -55,14 +62,19 @@ describe('HmacWrapper', () => {
       Buffer.from('v', 'utf16le'),
     ]);
     const tag = createHmac('sha256', Buffer.from(KEY_A))
-      .update('checkpointable/hmac/v1\0')
+      .update('checkpointable/hmac/v2\0')
       .update(header)
       .update(binding)
       .update(Buffer.from([7, 8]))
       .digest();
-    expect(envelope.subarray(14, 46)).toEqual(tag);
-    expect([...envelope.subarray(46)]).toEqual([7, 8]);
+    expect(envelope.subarray(30, 62)).toEqual(tag);
+    expect([...envelope.subarray(62)]).toEqual([7, 8]);
     expect(envelope.includes(Buffer.from(KEY_A))).toBe(false);
+    // A second uncommitted checkpoint draws another commit id.
+    const other = await storage.createCheckpoint('layout-2');
+    await other.putBytes('v', new Uint8Array([7, 8]));
+    expect(Buffer.from(tap.envelope('layout-2', 'v')).subarray(14, 30)).not.toEqual(commitId);
+    await other.discard();
     await draft.discard();
   });
 
@@ -108,6 +120,22 @@ describe('HmacWrapper', () => {
     );
   });
 
+  it('says a Float64Array or DataView key must be a string, Buffer or Uint8Array', async () => {
+    const bytes = new ArrayBuffer(32);
+    expect((await initError(new Float64Array(bytes))).message).toBe(
+      'HmacWrapper: the key is a Float64Array; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+    expect((await initError(new DataView(bytes))).message).toBe(
+      'HmacWrapper: the key is a DataView; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+    expect((await initError(bytes)).message).toBe(
+      'HmacWrapper: the key is an ArrayBuffer; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+    expect((await initError({ active: 'k1', keys: { k1: new DataView(bytes) } })).message).toBe(
+      'HmacWrapper: the key "k1" is a DataView; a key must be a string, Buffer or Uint8Array of at least 16 bytes (wrap the bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).',
+    );
+  });
+
   it('copies the key, and never shows it when inspected', async () => {
     const key = new Uint8Array(Buffer.from(KEY_A));
     const tap = new EnvelopeTap(new MemoryStorage());
@@ -132,11 +160,13 @@ describe('HmacWrapper', () => {
     const draft = await writer.createCheckpoint('orders');
     await draft.put('order-7', { total: 12 });
     await (await writer.commitCheckpoint(draft)).release();
-    const loaded = await HmacWrapper.wrap(storage, KEY_B).loadCheckpoint('orders');
-    const error = (await caught(loaded.get('order-7'))) as CheckpointError;
+    const error = (await caught(
+      HmacWrapper.wrap(storage, KEY_B).loadCheckpoint('orders'),
+    )) as CheckpointError;
     expect(error.message).toBe(
-      'Value "order-7" of checkpoint "orders" failed the HmacWrapper check: its HMAC-SHA256 tag does not match (key id "default"). Either the key listed as "default" is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.',
+      'The seal "@checkpointable.seal.hmac" of checkpoint "orders" failed the HmacWrapper check: its HMAC-SHA256 tag does not match (key id "default"). Either the key listed as "default" is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.',
     );
-    await loaded.release();
+    expect(error.kind).toBe('Integrity');
+    expect(error.key).toBe('@checkpointable.seal.hmac');
   });
 });
