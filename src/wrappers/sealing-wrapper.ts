@@ -6,7 +6,13 @@ import {
   keyNotFound,
 } from '../storage/base-checkpoints';
 import { sortNames } from '../storage/names';
-import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../storage/storage';
+import type { CheckpointSummaries } from '../storage/checkpoint-summaries';
+import type {
+  CommittedCheckpoint,
+  CreateCheckpointOptions,
+  Storage,
+  UncommittedCheckpoint,
+} from '../storage/storage';
 import {
   decodeManifest,
   encodeManifest,
@@ -206,8 +212,35 @@ export abstract class SealingWrapper extends WrapperStorage {
     );
   }
 
-  protected override async doCreate(identifier: string): Promise<WrappedUncommittedCheckpoint> {
-    return new SealingUncommittedCheckpoint(this, await this.inner.createCheckpoint(identifier));
+  protected override async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<WrappedUncommittedCheckpoint> {
+    const inner = await this.inner.createCheckpoint(identifier, options);
+    return new SealingUncommittedCheckpoint(this, inner);
+  }
+
+  /**
+   * Summaries from the inner storage without this wrapper's seal key. They are the
+   * medium's unauthenticated facts: `createdAt` is the time the medium recorded, just
+   * after the sealed time a loaded handle reports.
+   * @example
+   * ```ts
+   * const { summaries } = await wrapper.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  override async summarizeCheckpoints(
+    identifiers: readonly string[],
+  ): Promise<CheckpointSummaries> {
+    const found = await super.summarizeCheckpoints(identifiers);
+    const { sealKey } = this.layout;
+    const summaries = found.summaries.map((summary) => {
+      if (!summary.keys.includes(sealKey)) return summary;
+      const sizes = summary.sizes === undefined ? undefined : new Map(summary.sizes);
+      sizes?.delete(sealKey);
+      return { ...summary, keys: summary.keys.filter((key) => key !== sealKey), sizes };
+    });
+    return { summaries, damaged: found.damaged };
   }
 
   protected override async doCommit(
@@ -403,7 +436,7 @@ class SealingCommittedCheckpoint extends BaseCommittedCheckpoint {
     createdAt: Date,
     private readonly state: CommitState,
   ) {
-    super(inner.identifier, createdAt);
+    super(inner.identifier, createdAt, inner.label);
   }
 
   protected async readBytes(key: string): Promise<Uint8Array> {
