@@ -22,6 +22,8 @@ const MODULE_KEYS = ['name', 'isGlobal'];
  */
 export class CheckpointConnection {
   #automatic: AutomaticStateHandle | undefined;
+  /** Kept after shutdown too, so that the health indicator still tells the last outcome. */
+  #lastHandle: AutomaticStateHandle | undefined;
   #pendingError: unknown;
   #closing: Promise<void> | undefined;
 
@@ -51,11 +53,12 @@ export class CheckpointConnection {
   async start(instances: Iterable<object>, driver: AutomaticStateDriver): Promise<void> {
     const services = [...instances].filter((instance) => driver.carries(instance, this.name));
     this.#automatic = await driver.start(services, this.manager, this.storage);
+    this.#lastHandle = this.#automatic;
   }
 
   /** The outcome of the latest automatic save, when automatic state runs. */
   lastSave(): { at: Date; error?: unknown } | undefined {
-    return this.#automatic?.lastSave?.();
+    return this.#lastHandle?.lastSave?.();
   }
 
   /**
