@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { CheckpointError } from '../errors';
 import type { CheckpointConnection } from './checkpoint-connection';
 import { checkpointName, connectionToken } from './checkpoint-tokens';
 
@@ -75,9 +76,18 @@ export class CheckpointHealthIndicator {
     options: CheckpointHealthOptions = {},
   ): Promise<Record<Key, CheckpointHealth>> {
     const name = checkpointName(options.name);
-    const connection = this.moduleRef.get<CheckpointConnection>(connectionToken(name), {
-      strict: false,
-    });
+    let connection: CheckpointConnection;
+    try {
+      connection = this.moduleRef.get<CheckpointConnection>(connectionToken(name), {
+        strict: false,
+      });
+    } catch (error) {
+      throw new CheckpointError(
+        'Initialization',
+        `CheckpointHealthIndicator was asked about the storage ${JSON.stringify(name)}, which no CheckpointModule registers; import CheckpointModule.forRoot({ name: ${JSON.stringify(name)}, ... }) or check the name.`,
+        { cause: error },
+      );
+    }
     const timeoutMs = options.timeoutMs ?? 5000;
     const health: CheckpointHealth = { status: 'up', storage: name };
     try {

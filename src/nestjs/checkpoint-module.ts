@@ -25,6 +25,7 @@ import type {
 import {
   checkpointName,
   connectionToken,
+  DEFAULT_CHECKPOINT_NAME,
   getCheckpointManagerToken,
   getCheckpointStorageToken,
 } from './checkpoint-tokens';
@@ -173,15 +174,40 @@ export class CheckpointModule
     };
   }
 
-  /** Restores the automatic state of the application's services before it serves. */
+  /**
+   * Refuses a second module with this storage name, then restores the automatic state of
+   * the application's services, before it serves. A failure closes this module's storage
+   * before it goes up, as Nest runs no shutdown hook for an application that did not start.
+   * @throws {CheckpointError} `Initialization` when two modules share a storage name
+   */
   async onModuleInit(): Promise<void> {
-    const instances = new Set<object>();
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance: unknown = wrapper.instance;
-      if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
-      if (instance !== null && typeof instance === 'object') instances.add(instance);
+    try {
+      const name = this.connection.name;
+      const providers = this.discovery.getProviders();
+      const sameName = providers.filter((wrapper) => wrapper.token === connectionToken(name));
+      if (sameName.length > 1) {
+        // Nest stops at the first failing hook: this one closes the others' storages too.
+        for (const { instance } of sameName) {
+          await (instance as CheckpointConnection).close().catch(() => undefined);
+        }
+        throw new CheckpointError(
+          'Initialization',
+          name === DEFAULT_CHECKPOINT_NAME
+            ? "CheckpointModule is imported twice without a name, with different options; import it once, or give the other storages a name: CheckpointModule.forRoot({ name: 'audit', ... })."
+            : `CheckpointModule is imported twice with the name ${JSON.stringify(name)}, with different options; give each storage its own name.`,
+        );
+      }
+      const instances = new Set<object>();
+      for (const wrapper of providers) {
+        const instance: unknown = wrapper.instance;
+        if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
+        if (instance !== null && typeof instance === 'object') instances.add(instance);
+      }
+      await this.connection.start(instances, this.automaticState ?? NO_AUTOMATIC_STATE);
+    } catch (error) {
+      await this.connection.close().catch(() => undefined);
+      throw error;
     }
-    await this.connection.start(instances, this.automaticState ?? NO_AUTOMATIC_STATE);
   }
 
   /** Saves the automatic state once more and stops its timers; the storage stays open. */

@@ -155,6 +155,16 @@ describe('the automatic-state seam of CheckpointModule', () => {
   });
 });
 
+it('closes the storage when restoring fails, since Nest runs no shutdown hook then', async () => {
+  const counted = countCloses(MemoryStorage.create());
+  const failing: AutomaticStateDriver = {
+    carries: () => true,
+    start: () => Promise.reject(new Error('cannot restore')),
+  };
+  await expect(start(counted.storage, failing)).rejects.toThrow('cannot restore');
+  expect(counted.closes()).toBe(1);
+});
+
 describe('CheckpointHealthIndicator', () => {
   it('is up when the storage lists its checkpoints, with the latest save', async () => {
     const log: string[] = [];
@@ -168,6 +178,11 @@ describe('CheckpointHealthIndicator', () => {
     await expectCheckpointError(
       () => indicator.isHealthy('store', { name: 'Bad name' }),
       'Initialization',
+    );
+    await expectCheckpointError(
+      () => indicator.isHealthy('store', { name: 'audit' }),
+      'Initialization',
+      'CheckpointHealthIndicator was asked about the storage "audit", which no CheckpointModule registers; import CheckpointModule.forRoot({ name: "audit", ... }) or check the name.',
     );
     await app.close();
   });

@@ -181,6 +181,49 @@ describe('named storages', () => {
     expect([main.closes(), audit.closes()]).toEqual([1, 1]);
   });
 
+  it('refuses two storages under one name at startup, closing both', async () => {
+    const one = countCloses(MemoryStorage.create());
+    const two = countCloses(MemoryStorage.create());
+    await expectCheckpointError(
+      () =>
+        start({
+          imports: [
+            CheckpointModule.forRoot({ storage: one.storage }),
+            CheckpointModule.forRoot({ storage: two.storage, wrappers: ['checksum'] }),
+          ],
+        }),
+      'Initialization',
+      "CheckpointModule is imported twice without a name, with different options; import it once, or give the other storages a name: CheckpointModule.forRoot({ name: 'audit', ... }).",
+    );
+    expect([one.closes(), two.closes()]).toEqual([1, 1]);
+    await expectCheckpointError(
+      () =>
+        start({
+          imports: [
+            CheckpointModule.forRoot({ name: 'audit', storage: 'memory:' }),
+            CheckpointModule.forRoot({ name: 'audit', storage: 'memory:', wrappers: [] }),
+          ],
+        }),
+      'Initialization',
+      'CheckpointModule is imported twice with the name "audit", with different options; give each storage its own name.',
+    );
+  });
+
+  it('shares one module between importers of the same forRoot', async () => {
+    const shared = countCloses(MemoryStorage.create());
+    const checkpoints = CheckpointModule.forRoot({ storage: shared.storage });
+    @Injectable()
+    class Reader {
+      constructor(readonly manager: CheckpointManager) {}
+    }
+    @Module({ imports: [checkpoints], providers: [Reader], exports: [Reader] })
+    class FeatureModule {}
+    const app = await start({ imports: [checkpoints, FeatureModule] });
+    expect(app.get(Reader).manager).toBe(app.get(CheckpointManager));
+    await app.close();
+    expect(shared.closes()).toBe(1);
+  });
+
   it('refuses an unusable name at once', async () => {
     await expectCheckpointError(
       () => CheckpointModule.forRoot({ name: 'audit log', storage: 'memory:' }),
