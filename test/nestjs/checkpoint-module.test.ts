@@ -373,17 +373,27 @@ describe('errors at startup', () => {
     );
   });
 
-  it('says which package to install when NestJS is missing', async () => {
+  it('says which package to install when NestJS is missing or older than 11', async () => {
     const root = resolve(__dirname, '../..');
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['-r', '@swc-node/register', 'test/fixtures/nestjs/load-without-nest.ts'],
-      { cwd: root, encoding: 'utf8' },
-    );
-    expect(JSON.parse(stdout)).toEqual({
+    const load = async (mode: 'missing' | 'old') =>
+      JSON.parse(
+        (
+          await promisify(execFile)(
+            process.execPath,
+            ['-r', '@swc-node/register', 'test/fixtures/nestjs/load-without-nest.ts', mode],
+            { cwd: root, encoding: 'utf8' },
+          )
+        ).stdout,
+      ) as unknown;
+    expect(await load('missing')).toEqual({
       kind: 'Initialization',
       message:
         'checkpointable/nestjs needs the "@nestjs/common" package (NestJS 11), which is not installed; add it to your application with `npm install @nestjs/common@^11 @nestjs/core@^11`.',
+    });
+    expect(await load('old')).toEqual({
+      kind: 'Initialization',
+      message:
+        'checkpointable/nestjs needs NestJS 11, but "@nestjs/core" is version 10.4.15; upgrade with `npm install @nestjs/common@^11 @nestjs/core@^11`.',
     });
   });
 });
