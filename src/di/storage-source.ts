@@ -124,14 +124,13 @@ function takeOptions(
   ours: readonly string[],
   othersAllowed = false,
 ): { base: string; options: Map<string, string> } {
-  const hash = source.indexOf('#');
-  const beforeHash = hash < 0 ? source : source.slice(0, hash);
-  const fragment = hash < 0 ? '' : source.slice(hash);
-  const mark = beforeHash.indexOf('?');
+  // Everything after the first '?' is the query: a '#' there is part of a value, as
+  // neither a folder nor a database URL has a fragment.
+  const mark = source.indexOf('?');
   const options = new Map<string, string>();
   if (mark < 0) return { base: source, options };
   const kept: string[] = [];
-  for (const part of beforeHash.slice(mark + 1).split('&')) {
+  for (const part of source.slice(mark + 1).split('&')) {
     if (part.length === 0) continue;
     let entry: [string, string] | undefined;
     try {
@@ -160,7 +159,7 @@ function takeOptions(
     }
   }
   const query = kept.length === 0 ? '' : `?${kept.join('&')}`;
-  return { base: `${beforeHash.slice(0, mark)}${query}${fragment}`, options };
+  return { base: `${source.slice(0, mark)}${query}`, options };
 }
 
 function badParameter(scheme: string, name: string, rule: string): CheckpointError {

@@ -49,6 +49,17 @@ describe('storage URL options', () => {
       path: '/srv/my cp',
       durability: 'durable',
     });
+    // A '#' is part of a path or a value, never a fragment that hides the options.
+    expect(parseStorageUrl('file:./var/c#1?durability=atomic')).toEqual({
+      kind: 'file',
+      path: resolve('var/c#1'),
+      durability: 'atomic',
+    });
+    expect(parseStorageUrl('redis://cache?prefix=a#b')).toEqual({
+      kind: 'redis',
+      url: 'redis://cache',
+      prefix: 'a#b',
+    });
     // Without options, URLs are passed on exactly as written.
     expect(parseStorageUrl('postgres://u:p@db/app?sslmode=disable')).toEqual({
       kind: 'postgres',
