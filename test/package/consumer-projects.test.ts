@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -14,10 +14,16 @@ const ROOT = join(__dirname, '..', '..');
  */
 describe('the packed package in a consumer project', () => {
   let project: string;
+  let packs: string;
   let files: string[];
 
+  // The consumer's node_modules is tens of megabytes: never left behind.
+  afterAll(() => {
+    for (const dir of [project, packs]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   beforeAll(() => {
-    const packs = mkdtempSync(join(tmpdir(), 'cp-pack-'));
+    packs = mkdtempSync(join(tmpdir(), 'cp-pack-'));
     const packed = JSON.parse(
       execFileSync('npm', ['pack', '--json', '--pack-destination', packs], {
         cwd: ROOT,
