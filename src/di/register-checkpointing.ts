@@ -1,9 +1,8 @@
 import { Lifecycle, type DependencyContainer } from 'tsyringe';
 import { CheckpointManager } from '../manager/checkpoint-manager';
-import type { Storage } from '../storage/storage';
-import { buildWrapperChain, type WrapperConfig } from '../wrappers/wrapper-chain';
+import type { WrapperConfig } from '../wrappers/wrapper-chain';
 import { CHECKPOINT_STORAGE } from './checkpoint-storage-token';
-import { openStorage, type StorageSource } from './storage-source';
+import { openWrappedStorage, type StorageSource } from './storage-source';
 
 /**
  * The configuration of {@link registerCheckpointing}.
@@ -52,15 +51,11 @@ export async function registerCheckpointing(
   container: DependencyContainer,
   config: CheckpointingConfig,
 ): Promise<CheckpointManager> {
-  const wrappers = config.wrappers;
-  const base = await openStorage(config.storage, container, wrappers !== undefined);
-  let storage: Storage;
-  try {
-    storage = wrappers === undefined ? base : buildWrapperChain(base, wrappers);
-  } catch (error) {
-    await base.close();
-    throw error;
-  }
+  const source = config.storage;
+  const storage = await openWrappedStorage(
+    typeof source === 'function' ? () => source(container) : source,
+    config.wrappers,
+  );
   container.register(CHECKPOINT_STORAGE, { useValue: storage });
   container.register(
     CheckpointManager,

@@ -41,7 +41,7 @@ describe('registerCheckpointing', () => {
     const book = child.resolve(OrderBook);
     expect(book.manager).toBe(manager);
     expect(child.resolve(CheckpointManager)).toBe(manager);
-    expect(book.storage).toBe(child.resolve(CHECKPOINT_STORAGE));
+    expect(book.storage).toBe(child.resolve<Storage>(CHECKPOINT_STORAGE));
     await book.manager.save('order-42', { order: sampleOrder() });
     expect((await manager.restore('order-42', 'order', Order)).id).toBe('order-42');
     await child.dispose();
@@ -78,7 +78,7 @@ describe('registerCheckpointing', () => {
     });
     await manager.save('signed', { order: sampleOrder() });
     // The guard is in the chain: a held checkpoint cannot be removed.
-    const held = await child.resolve(CHECKPOINT_STORAGE).loadCheckpoint('signed');
+    const held = await child.resolve<Storage>(CHECKPOINT_STORAGE).loadCheckpoint('signed');
     await expectCheckpointError(() => manager.remove('signed'), 'InUse');
     await held.release();
     await child.dispose();
@@ -161,7 +161,7 @@ describe('registerCheckpointing', () => {
 
 function child(manager: CheckpointManager, c: typeof container): Storage {
   expect(c.resolve(CheckpointManager)).toBe(manager);
-  return c.resolve(CHECKPOINT_STORAGE);
+  return c.resolve<Storage>(CHECKPOINT_STORAGE);
 }
 
 describe('parseStorageUrl', () => {

@@ -8,6 +8,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   main: string;
   types: string;
   exports: Record<string, string | { types: string; default: string }>;
+  typesVersions: Record<string, Record<string, string[]>>;
 };
 
 /** Runs a CommonJS snippet with plain node, from the package root, as a user's code would. */
@@ -55,13 +56,43 @@ describe('the published package', () => {
     expect(JSON.parse(out)).toEqual(['2', 'NotFound']);
   });
 
-  it('loads no optional peer (pg, ioredis, OpenTelemetry, LangGraph) for users of the main entry', () => {
+  it("gives every subpath to TypeScript's node10 resolution too (typesVersions)", () => {
+    const subpaths = Object.keys(pkg.exports)
+      .filter((path) => path.startsWith('./') && path !== './package.json')
+      .map((path) => path.slice(2));
+    const mapped = pkg.typesVersions['*'];
+    expect(Object.keys(mapped).sort()).toEqual(subpaths.sort());
+    for (const path of subpaths) {
+      const target = pkg.exports[`./${path}`] as { types: string };
+      expect(mapped[path], path).toEqual([target.types]);
+    }
+  });
+
+  it('loads no optional peer (pg, ioredis, NestJS, OpenTelemetry, LangGraph) for users of the main entry', () => {
     const out = node(`
       require('checkpointable');
-      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis|@opentelemetry|@langchain)[\\\\/]/.test(f));
+      const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](pg|ioredis|@nestjs|@opentelemetry|@langchain)[\\\\/]/.test(f));
       console.log(JSON.stringify(loaded));
     `);
     expect(JSON.parse(out)).toEqual([]);
+  });
+
+  it("serves checkpointable/nestjs from the build, sharing the main entry's classes", () => {
+    const out = node(`
+      const { NestFactory } = require('@nestjs/core');
+      const { CheckpointModule } = require('checkpointable/nestjs');
+      const { CheckpointManager, CHECKPOINT_STORAGE } = require('checkpointable');
+      (async () => {
+        const app = await NestFactory.createApplicationContext(
+          CheckpointModule.forRoot({ storage: 'memory:' }), { logger: false });
+        const manager = app.get(CheckpointManager);
+        await manager.save('a', { n: 1 });
+        const ids = await app.get(CHECKPOINT_STORAGE).checkpointIdentifiers();
+        await app.close();
+        console.log(JSON.stringify([manager instanceof CheckpointManager, ids]));
+      })();
+    `);
+    expect(JSON.parse(out)).toEqual([true, ['a']]);
   });
 
   it('resolves the testing subpath without loading it eagerly from the main entry', () => {

@@ -1,0 +1,222 @@
+import {
+  Inject,
+  Module,
+  Optional,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  type Provider,
+} from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { CheckpointError } from '../errors';
+import {
+  AUTOMATIC_STATE_DRIVER,
+  NO_AUTOMATIC_STATE,
+  type AutomaticStateDriver,
+} from './automatic-state';
+import { CheckpointConnection } from './checkpoint-connection';
+import { CheckpointHealthIndicator } from './checkpoint-health-indicator';
+import type {
+  CheckpointModuleAsyncOptions,
+  CheckpointModuleOptions,
+  CheckpointOptionsFactory,
+} from './checkpoint-module-options';
+import {
+  checkpointName,
+  connectionToken,
+  DEFAULT_CHECKPOINT_NAME,
+  getCheckpointManagerToken,
+  getCheckpointStorageToken,
+} from './checkpoint-tokens';
+
+/** Tokens local to one dynamic module: never exported, so every import has its own. */
+const OPTIONS = Symbol('checkpointable.nestjs.options');
+const CONNECTION = Symbol('checkpointable.nestjs.connection');
+
+/**
+ * The NestJS module of checkpointable: opens the configured storage and wrapper chain at
+ * startup, provides `CheckpointManager` (injectable by type) and the storage
+ * (`@Inject(CHECKPOINT_STORAGE)`), and closes the storage exactly once when the
+ * application shuts down (`onApplicationShutdown`, after every
+ * `beforeApplicationShutdown`, so services can still save there). Import it once per
+ * storage; give each extra storage a `name`.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [CheckpointModule.forRoot({ storage: 'file:./var/checkpoints', isGlobal: true })],
+ *   providers: [OrderBookService],
+ * })
+ * class AppModule {}
+ * ```
+ */
+@Module({})
+export class CheckpointModule
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  constructor(
+    @Inject(CONNECTION) private readonly connection: CheckpointConnection,
+    private readonly discovery: DiscoveryService,
+    @Optional()
+    @Inject(AUTOMATIC_STATE_DRIVER)
+    private readonly automaticState: AutomaticStateDriver | undefined,
+  ) {}
+
+  /**
+   * Configures the module with options known when the module is declared.
+   * @throws {CheckpointError} `Initialization` for an unusable name (at once); for a bad
+   *   storage or wrapper option, when the application starts
+   *
+   * @example
+   * ```ts
+   * CheckpointModule.forRoot({ storage: 'postgres://app@db/app?table=orders_ckpt', wrappers: ['checksum'] });
+   * CheckpointModule.forRoot({ name: 'audit', storage: 'file:./var/audit' });
+   * ```
+   */
+  static forRoot(options: CheckpointModuleOptions): DynamicModule {
+    const name = checkpointName(options?.name);
+    return CheckpointModule.build(
+      name,
+      options?.isGlobal,
+      [],
+      [
+        { provide: OPTIONS, useValue: options },
+        {
+          provide: connectionToken(name),
+          useFactory: (given: unknown) => CheckpointConnection.open(name, given, 'forRoot'),
+          inject: [OPTIONS],
+        },
+      ],
+    );
+  }
+
+  /**
+   * Configures the module with options made at startup, by a factory with injected
+   * providers (typically a ConfigService), or by a class implementing
+   * `CheckpointOptionsFactory`.
+   * @throws {CheckpointError} `Initialization` for an unusable name, or not exactly one of
+   *   `useFactory`, `useClass`, `useExisting` (at once); for bad options, at startup
+   *
+   * @example
+   * ```ts
+   * CheckpointModule.forRootAsync({
+   *   imports: [ConfigModule],
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ storage: config.get('CHECKPOINT_STORAGE') }),
+   *   isGlobal: true,
+   * });
+   * ```
+   */
+  static forRootAsync(options: CheckpointModuleAsyncOptions): DynamicModule {
+    const name = checkpointName(options?.name);
+    const ways = (['useFactory', 'useClass', 'useExisting'] as const).filter(
+      (way) => options?.[way] !== undefined,
+    );
+    if (ways.length !== 1) {
+      throw new CheckpointError(
+        'Initialization',
+        `CheckpointModule.forRootAsync() takes exactly one of useFactory, useClass and useExisting; it got ${ways.length === 0 ? 'none' : ways.join(' and ')}.`,
+      );
+    }
+    const providers: Provider[] = [];
+    if (options.useFactory !== undefined) {
+      providers.push({
+        provide: OPTIONS,
+        useFactory: options.useFactory as (...args: unknown[]) => unknown,
+        inject: options.inject ?? [],
+      });
+    } else {
+      const factory = (options.useClass ?? options.useExisting)!;
+      if (options.useClass !== undefined) providers.push(options.useClass);
+      providers.push({
+        provide: OPTIONS,
+        useFactory: (made: CheckpointOptionsFactory) => made.createCheckpointOptions(),
+        inject: [factory],
+      });
+    }
+    providers.push({
+      provide: connectionToken(name),
+      useFactory: (given: unknown) => CheckpointConnection.open(name, given, 'forRootAsync'),
+      inject: [OPTIONS],
+    });
+    return CheckpointModule.build(name, options.isGlobal, options.imports ?? [], providers);
+  }
+
+  private static build(
+    name: string,
+    isGlobal: boolean | undefined,
+    imports: NonNullable<CheckpointModuleAsyncOptions['imports']>,
+    providers: Provider[],
+  ): DynamicModule {
+    const managerToken = getCheckpointManagerToken(name);
+    const storageToken = getCheckpointStorageToken(name);
+    return {
+      module: CheckpointModule,
+      global: isGlobal === true,
+      imports: [...imports, DiscoveryModule],
+      providers: [
+        ...providers,
+        { provide: CONNECTION, useExisting: connectionToken(name) },
+        {
+          provide: managerToken,
+          useFactory: (c: CheckpointConnection) => c.manager,
+          inject: [CONNECTION],
+        },
+        {
+          provide: storageToken,
+          useFactory: (c: CheckpointConnection) => c.storage,
+          inject: [CONNECTION],
+        },
+        CheckpointHealthIndicator,
+      ],
+      exports: [managerToken, storageToken, CheckpointHealthIndicator],
+    };
+  }
+
+  /**
+   * Refuses a second module with this storage name, then restores the automatic state of
+   * the application's services, before it serves. A failure closes this module's storage
+   * before it goes up, as Nest runs no shutdown hook for an application that did not start.
+   * @throws {CheckpointError} `Initialization` when two modules share a storage name
+   */
+  async onModuleInit(): Promise<void> {
+    try {
+      const name = this.connection.name;
+      const providers = this.discovery.getProviders();
+      const sameName = providers.filter((wrapper) => wrapper.token === connectionToken(name));
+      if (sameName.length > 1) {
+        // Nest stops at the first failing hook: this one closes the others' storages too.
+        for (const { instance } of sameName) {
+          await (instance as CheckpointConnection).close().catch(() => undefined);
+        }
+        throw new CheckpointError(
+          'Initialization',
+          name === DEFAULT_CHECKPOINT_NAME
+            ? "CheckpointModule is imported twice without a name, with different options; import it once, or give the other storages a name: CheckpointModule.forRoot({ name: 'audit', ... })."
+            : `CheckpointModule is imported twice with the name ${JSON.stringify(name)}, with different options; give each storage its own name.`,
+        );
+      }
+      const instances = new Set<object>();
+      for (const wrapper of providers) {
+        const instance: unknown = wrapper.instance;
+        if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
+        if (instance !== null && typeof instance === 'object') instances.add(instance);
+      }
+      await this.connection.start(instances, this.automaticState ?? NO_AUTOMATIC_STATE);
+    } catch (error) {
+      await this.connection.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Saves the automatic state once more and stops its timers; the storage stays open. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.connection.beforeShutdown();
+  }
+
+  /** Closes the storage, once. */
+  onApplicationShutdown(): Promise<void> {
+    return this.connection.close();
+  }
+}
