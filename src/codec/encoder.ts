@@ -157,7 +157,7 @@ class Encoder {
       out = new Array<unknown>(4 + n);
       out[0] = '\u0000K';
       out[1] = binding.name;
-      out[2] = binding.version;
+      out[2] = binding.storedVersion ?? binding.version;
       out[3] = names;
       at = 4;
     } else {
