@@ -99,7 +99,7 @@ class Decoder {
   }
 
   private array(a: unknown[]): unknown {
-    // Only these five mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
+    // Only these six mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
     // are ordinary first elements: [undefined, 1] is stored as ["\0u", 1].
     const first = a[0];
     if (
@@ -107,7 +107,8 @@ class Decoder {
       first === '\u0000S' ||
       first === '\u0000K' ||
       first === '\u0000O' ||
-      first === '\u0000C'
+      first === '\u0000C' ||
+      first === '\u0000N'
     ) {
       return this.taggedArray(first, a);
     }
@@ -250,6 +251,12 @@ class Decoder {
           throw rethrow(error, `.<set entry ${i - 1}>`);
         }
         return set;
+      }
+      case 'N': {
+        const o = a[1];
+        if (a.length !== 2 || o === null || typeof o !== 'object' || Array.isArray(o)) break;
+        Object.setPrototypeOf(o, null);
+        return this.plain(o as Record<string, unknown>);
       }
       case 'K':
         return this.defineAndInstantiate(a);

@@ -205,12 +205,14 @@ export class CheckpointManager implements AsyncDisposable {
 
   /**
    * The committed checkpoints, oldest first, with their creation time, keys and the
-   * `@Checkpointable` classes inside (read from each checkpoint's manifest; checkpoints
-   * written without the manager list their keys and no classes).
+   * `@Checkpointable` classes inside: `classes` by name, `classVersions` with the version
+   * each was saved at (read from each checkpoint's manifest; checkpoints written without
+   * the manager list their keys and no classes).
    *
    * @example
    * ```ts
-   * for (const { identifier, createdAt, classes } of await manager.list()) {
+   * for (const { identifier, createdAt, classVersions } of await manager.list()) {
+   *   const classes = classVersions.map((c) => `${c.name}@${c.version}`);
    *   console.log(identifier, createdAt.toISOString(), classes.join(', '));
    * }
    * ```
@@ -236,6 +238,7 @@ export class CheckpointManager implements AsyncDisposable {
           createdAt: saved.createdAt,
           keys: keys.filter((k) => k !== MANIFEST_KEY),
           classes: manifest?.classes.map((c) => c.name) ?? [],
+          classVersions: manifest?.classes.map((c) => ({ name: c.name, version: c.version })) ?? [],
         });
       } finally {
         await saved.release();
