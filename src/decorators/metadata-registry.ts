@@ -309,21 +309,21 @@ function migrate(
         `Stored ${what} has version ${fromVersion}, but this code (version ${version}) has no migration from version ${v} to ${v + 1}; add migrations: { ${v}: (data) => ({ ...upgraded fields }) } to @Checkpointable({ name: '${name}' }).`,
       );
     }
-      try {
-        current = step(current);
-      } catch (error) {
-        if (error instanceof CheckpointError) throw error;
-        throw new CheckpointError(
-          'Version',
-          `The migration of ${name} from version ${v} to ${v + 1} threw: ${errorText(error)}; fix migrations[${v}] of @Checkpointable({ name: '${name}' }).`,
-          { cause: error },
-        );
-      }
-      if (current === null || typeof current !== 'object' || Array.isArray(current)) {
-        throw new CheckpointError(
-          'Version',
-          `The migration of ${name} from version ${v} to ${v + 1} returned ${current === null ? 'null' : Array.isArray(current) ? 'an array' : `a ${typeof current}`}; migrations[${v}] must return the object of upgraded field values.`,
-        );
+    try {
+      current = step(current);
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw new CheckpointError(
+        'Version',
+        `The migration of ${name} from version ${v} to ${v + 1} threw: ${errorText(error)}; fix migrations[${v}] of @Checkpointable({ name: '${name}' }).`,
+        { cause: error },
+      );
+    }
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) {
+      throw new CheckpointError(
+        'Version',
+        `The migration of ${name} from version ${v} to ${v + 1} returned ${current === null ? 'null' : Array.isArray(current) ? 'an array' : `a ${typeof current}`}; migrations[${v}] must return the object of upgraded field values.`,
+      );
     }
   }
   return current;
