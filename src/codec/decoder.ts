@@ -468,8 +468,11 @@ function rethrow(error: unknown, part: string): unknown {
  * Decodes bytes written by {@link encodeValue}.
  *
  * @throws {CheckpointError} `Deserialize` when the bytes are not codec data (for example
- *   data written through a different wrapper chain) or hold something invalid; `Version`
- *   when a stored class instance is newer than the code
+ *   data written through a different wrapper chain), hold something invalid or damaged (a
+ *   class version no code writes, a blob named twice), or pass a limit (nesting deeper than
+ *   1,000 levels, a bigint of more than 1,000,000 digits); `Version` when a stored class
+ *   instance is newer than the code, needs a migration it lacks, or holds a field its class
+ *   neither declares nor lists in `droppedFields`
  *
  * @example
  * ```ts

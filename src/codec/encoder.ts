@@ -262,7 +262,10 @@ function errorMessage(error: unknown): string {
  * Encodes a value into the codec's bytes (layout in format.ts). The value is read
  * completely before this returns, so later changes to it never reach the bytes.
  *
- * @throws {CheckpointError} `Serialize` naming the path to the value that cannot be saved
+ * @throws {CheckpointError} `Serialize` naming the path to the value that cannot be saved:
+ *   an unsupported kind, nesting deeper than 1,000 levels, a bigint of more than 1,000,000
+ *   digits, text longer than the longest JavaScript string, or an error thrown by the
+ *   value itself while it is read (a getter, a Proxy trap), which becomes the `cause`
  *
  * @example
  * ```ts

@@ -41,6 +41,12 @@
  * repeating a thousand times every field name, which JSON.stringify and JSON.parse would
  * otherwise spend most of their time on.
  *
+ * Each blob is named by exactly one tag: the encoder stores one blob per binary object, and
+ * a second use of the same object is a reference. Readers refuse a blob named twice, so
+ * decoding never copies more binary bytes than the input holds. The JSON text nests at
+ * most 1,000 levels (plus one for a class definition's field names); readers scan the
+ * text for its depth before parsing it.
+ *
  * Objects (plain objects, arrays, Maps, Sets, Dates, typed arrays, class instances) are
  * numbered in the order the tree is walked, depth first, parent before children; a
  * reference names that number. A later codec takes a new codec id; readers reject ids

@@ -23,7 +23,12 @@ export type Migration = (data: Record<string, unknown>) => Record<string, unknow
  *
  * @example
  * ```ts
- * const options: CheckpointableOptions = { name: 'Order', version: 2, migrations: { 1: addCurrency } };
+ * const options: CheckpointableOptions = {
+ *   name: 'Order',
+ *   version: 2,
+ *   migrations: { 1: addCurrency },
+ *   droppedFields: ['legacyNote'],
+ * };
  * ```
  */
 export interface CheckpointableOptions {
