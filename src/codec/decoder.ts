@@ -456,12 +456,22 @@ export interface DecodeOptions {
   owned?: boolean;
 }
 
+/**
+ * Adds `part` to the path of an error on its way out of the value. An error raised by
+ * the application's own code while restoring (a class-transformer `@Transform`) becomes a
+ * path error too, keeping the original as its cause; CheckpointErrors keep their kind.
+ */
 function rethrow(error: unknown, part: string): unknown {
   if (error instanceof ValuePathError) return error.at(part);
+  if (error instanceof CheckpointError || error instanceof RootMismatch) return error;
   if (error instanceof RangeError && /call stack/i.test(error.message)) {
     return new ValuePathError('the stored value is nested too deeply for the call stack').at(part);
   }
-  return error;
+  const text = error instanceof Error ? error.message : String(error);
+  return new ValuePathError(
+    `restoring it threw ${error instanceof Error ? error.name : typeof error}${text === '' ? '' : ` (${text.length > 200 ? text.slice(0, 200) + '…' : text})`}; the application's restore code (a class-transformer @Transform) failed on the stored data: fix that code, or restore with the code that wrote it`,
+    error,
+  ).at(part);
 }
 
 /**
@@ -539,7 +549,10 @@ export function decodeValue(
   } catch (error) {
     if (error instanceof RootMismatch) throw rootMismatch(error.stored);
     if (error instanceof ValuePathError) {
-      throw fail(`${context.key ?? 'value'}${shortPath(error.path)}: ${error.problem}`);
+      throw fail(
+        `${context.key ?? 'value'}${shortPath(error.path)}: ${error.problem}`,
+        error.cause,
+      );
     }
     if (error instanceof CheckpointError) {
       throw new CheckpointError(error.kind, withContext(error.message, context), {
@@ -548,7 +561,8 @@ export function decodeValue(
         cause: error,
       });
     }
-    throw error;
+    const wrapped = rethrow(error, '') as ValuePathError;
+    throw fail(`${context.key ?? 'value'}: ${wrapped.problem}`, error);
   }
 }
 
