@@ -511,9 +511,10 @@ export function decodeValue(
   const jsonLength = buf.readUInt32LE(4);
   let offset = CODEC_HEADER_SIZE + jsonLength;
   if (offset + 4 > buf.length) throw fail('the bytes are truncated');
-  // One more level than values may have: a class definition's field-name list sits one
-  // level below its instance. The decoder applies the exact limit while reviving.
-  if (nestsDeeperThan(buf, CODEC_HEADER_SIZE, offset, MAX_DEPTH + 1)) {
+  // A value level can take two levels of text (a null-prototype object is an array around
+  // an object), and a class definition's field-name list one more; text deeper than that
+  // holds a value deeper than the limit. The decoder applies the exact limit while reviving.
+  if (nestsDeeperThan(buf, CODEC_HEADER_SIZE, offset, 2 * MAX_DEPTH + 1)) {
     throw fail(`value: ${tooDeep(true).problem}`);
   }
   const blobCount = buf.readUInt32LE(offset);

@@ -43,9 +43,9 @@
  *
  * Each blob is named by exactly one tag: the encoder stores one blob per binary object, and
  * a second use of the same object is a reference. Readers refuse a blob named twice, so
- * decoding never copies more binary bytes than the input holds. The JSON text nests at
- * most 1,000 levels (plus one for a class definition's field names); readers scan the
- * text for its depth before parsing it.
+ * decoding never copies more binary bytes than the input holds. Values nest at most 1,000
+ * levels, so the JSON text at most 2,001 (a null-prototype object takes two, a class
+ * definition's field names one more); readers scan the text for its depth before parsing.
  *
  * Objects (plain objects, arrays, Maps, Sets, Dates, typed arrays, class instances) are
  * numbered in the order the tree is walked, depth first, parent before children; a

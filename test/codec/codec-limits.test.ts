@@ -128,10 +128,26 @@ describe('codec limits: nesting', () => {
       decodeValue(craft('['.repeat(depth) + ']'.repeat(depth)), { key: 'k' }),
     );
     expect(error.kind).toBe('Deserialize');
-    // No path: the scan stops at level 1,001 of the text; nothing was built.
+    // No path: the scan stops at level 2,002 of the text; nothing was built.
     expect(error.message).toBe(
       'Cannot restore key "k": value: the stored value is nested more than 1000 levels deep.',
     );
+  });
+
+  it('round-trips null-prototype objects and class-free values nested to the limit', () => {
+    let value: unknown = 'bottom';
+    for (let i = 0; i < 1000; i++) {
+      const o = Object.create(null) as Record<string, unknown>;
+      o.next = value;
+      value = o;
+    }
+    const back = decodeValue(encodeValue(value));
+    let depth = 0;
+    for (let o = back as Record<string, unknown>; typeof o === 'object'; depth++) {
+      expect(Object.getPrototypeOf(o)).toBeNull();
+      o = o.next as Record<string, unknown>;
+    }
+    expect(depth).toBe(1000);
   });
 
   it('reads brackets inside strings, escaped quotes included, as text', () => {
