@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Checkpointable,
@@ -164,6 +165,48 @@ describe("a parent class's migrations run for its subclasses", () => {
       () => decodeValue(rawBytes(['\u0000C', 'Square', [1, 'Shape', 1], { sides: 4, size: 2 }])),
       'Version',
       "Stored Square's parent class Shape has version 1, but this code (version 2) has no migration from version 1 to 2; add migrations: { 1: (data) => ({ ...upgraded fields }) } to @Checkpointable({ name: 'Shape' }).",
+    );
+  });
+});
+
+describe('property: the right migration steps run, parents first', () => {
+  it('for any stored and current versions of a class and its parent (200 runs)', () => {
+    const versions = fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }))
+      .map(([saved, more]) => ({ saved, now: saved + more }));
+    fc.assert(
+      fc.property(versions, versions, fc.boolean(), (base, own, storeBase) => {
+        metadataRegistry.clear();
+        const steps: string[] = [];
+        const chain = (name: string, now: number): Record<number, Migration> =>
+          Object.fromEntries(
+            Array.from({ length: now - 1 }, (_, i) => [
+              i + 1,
+              (d: Record<string, unknown>) => {
+                steps.push(`${name} ${i + 1}`);
+                return d;
+              },
+            ]),
+          );
+        @Checkpointable({ name: 'PBase', version: base.now, migrations: chain('PBase', base.now) })
+        class PBase {
+          @CheckpointField() a: number = 0;
+        }
+        @Checkpointable({ name: 'PSub', version: own.now, migrations: chain('PSub', own.now) })
+        class PSub extends PBase {
+          @CheckpointField() b: number = 0;
+        }
+        const slot = storeBase ? [own.saved, 'PBase', base.saved] : own.saved;
+        const back = decodeValue(rawBytes(['\u0000C', 'PSub', slot, { a: 1, b: 2 }])) as PSub;
+        expect(back).toBeInstanceOf(PSub);
+        expect({ ...back }).toEqual({ a: 1, b: 2 });
+        const from = storeBase ? base.saved : base.now;
+        expect(steps).toEqual([
+          ...Array.from({ length: base.now - from }, (_, i) => `PBase ${from + i}`),
+          ...Array.from({ length: own.now - own.saved }, (_, i) => `PSub ${own.saved + i}`),
+        ]);
+      }),
+      { numRuns: 200 },
     );
   });
 });
