@@ -4,7 +4,7 @@ import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
 import { MAX_BIGINT_DIGITS, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
-import { nestsDeeperThan } from './nesting-scan';
+import { nestsDeeperThan, SCAN_MIN_BYTES } from './nesting-scan';
 import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -514,7 +514,10 @@ export function decodeValue(
   // A value level can take two levels of text (a null-prototype object is an array around
   // an object), and a class definition's field-name list one more; text deeper than that
   // holds a value deeper than the limit. The decoder applies the exact limit while reviving.
-  if (nestsDeeperThan(buf, CODEC_HEADER_SIZE, offset, 2 * MAX_DEPTH + 1)) {
+  if (
+    jsonLength >= SCAN_MIN_BYTES &&
+    nestsDeeperThan(buf, CODEC_HEADER_SIZE, offset, 2 * MAX_DEPTH + 1)
+  ) {
     throw fail(`value: ${tooDeep(true).problem}`);
   }
   const blobCount = buf.readUInt32LE(offset);
