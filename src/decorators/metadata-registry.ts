@@ -204,7 +204,7 @@ export class ClassPlan implements ClassBinding {
     const both = dropped.find((f) => this.fieldNames.includes(f));
     if (both !== undefined) {
       throw metadataError(
-        `${declaration.name} both declares the field '${both}' and lists it in droppedFields; remove it from droppedFields (or remove its @CheckpointField()).`,
+        `${declaration.name} declares the field '${both}' and also lists it in droppedFields; remove it from droppedFields (or remove its @CheckpointField()).`,
       );
     }
     this.#known = new Set([...this.fieldNames, ...dropped]);
@@ -266,9 +266,11 @@ export class ClassPlan implements ClassBinding {
     fromBaseVersions?: ReadonlyMap<string, number>,
   ): Record<string, unknown> {
     let current = data;
+    let migrated = fromVersion < this.version;
     // Parents first: a subclass's migrations may rely on its parent's fields being current.
     for (const base of this.#baseDeclarations) {
       const from = fromBaseVersions?.get(base.name) ?? base.version;
+      if (from < base.version) migrated = true;
       if (from > base.version) {
         throw new CheckpointError(
           'Version',
@@ -279,17 +281,17 @@ export class ClassPlan implements ClassBinding {
     }
     current = migrate(this.declaration, current, fromVersion, this.name);
     for (const field in current) {
-      if (!this.#known.has(field)) throw this.#undeclared(field);
+      if (!this.#known.has(field)) throw this.#undeclared(field, migrated);
     }
     return current;
   }
 
-  #undeclared(field: string): CheckpointError {
+  #undeclared(field: string, migrated: boolean): CheckpointError {
     const { name, version } = this;
     const f = JSON.stringify(field.length > 80 ? `${field.slice(0, 80)}…` : field);
     return new CheckpointError(
       'Version',
-      `Stored ${name} has the field ${f}, which ${name} (version ${version}) does not declare, so its value would be lost; if the field was renamed or removed, raise the version and add a migration that renames or removes it (migrations: { ${version}: ({ ${/^[A-Za-z_$][\w$]*$/.test(field) ? field : 'old'}, ...rest }) => ({ ...rest }) }), or, to throw the stored value away, declare @Checkpointable({ name: '${name}', droppedFields: [${f}] }).`,
+      `Stored ${name}${migrated ? ', after its migrations,' : ''} has the field ${f}, which ${name} (version ${version}) does not declare, so its value would be lost; if the field was renamed or removed, raise the version and add a migration that renames or removes it (migrations: { ${version}: ({ ${/^[A-Za-z_$][\w$]*$/.test(field) ? field : 'old'}, ...rest }) => ({ ...rest }) }), or, to throw the stored value away, declare @Checkpointable({ name: '${name}', droppedFields: [${f}] }).`,
     );
   }
 }
