@@ -518,7 +518,7 @@ export function decodeValue(
     jsonLength >= SCAN_MIN_BYTES &&
     nestsDeeperThan(buf, CODEC_HEADER_SIZE, offset, 2 * MAX_DEPTH + 1)
   ) {
-    throw fail(`value: ${tooDeep(true).problem}`);
+    throw fail(`${context.key ?? 'value'}: ${tooDeep(true).problem}`);
   }
   const blobCount = buf.readUInt32LE(offset);
   offset += 4;

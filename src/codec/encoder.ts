@@ -233,7 +233,7 @@ function describeUnsupported(o: object, ctor: Function | undefined): string {
 
 /**
  * Adds `part` to the path of an error on its way out of the value. An error the value
- * itself threw (a getter, a Proxy trap, a toJSON-free class-transformer hook) becomes a
+ * itself threw (a getter, a Proxy trap, a class-transformer @Transform) becomes a
  * path error too, keeping the original as its cause; a CheckpointError (a misdeclared
  * class) keeps its own kind.
  */

@@ -130,7 +130,7 @@ describe('codec limits: nesting', () => {
     expect(error.kind).toBe('Deserialize');
     // No path: the scan stops at level 2,002 of the text; nothing was built.
     expect(error.message).toBe(
-      'Cannot restore key "k": value: the stored value is nested more than 1000 levels deep.',
+      'Cannot restore key "k": k: the stored value is nested more than 1000 levels deep.',
     );
   });
 
