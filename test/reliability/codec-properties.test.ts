@@ -42,7 +42,7 @@ const leaves = fc.oneof(
   fc.float64Array({ maxLength: 4 }),
 );
 
-/** Arbitrary trees of every value kind DESIGN.md section 5 lists. */
+/** Arbitrary trees of every value kind the codec stores. */
 const trees = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaves, tie('container')),
   container: fc.oneof(
