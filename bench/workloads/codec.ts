@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import { decodeValue, encodeValue } from 'checkpointable';
+import { nestsDeeperThan } from '../../src/codec/nesting-scan';
 import { compare, timeTogether, type Budget } from '../harness';
 import { ratioRow, type Row } from '../report';
 
@@ -100,6 +101,8 @@ export async function codecBenchmarks(budget: Budget): Promise<Row[]> {
       'buffer.toString(tree text)': () =>
         encoded.toString('utf8', CODEC_HEADER, CODEC_HEADER + treeLength),
       'JSON.parse(tree text)': () => JSON.parse(treeText),
+      'depth scan(tree text)': () =>
+        nestsDeeperThan(encoded, CODEC_HEADER, CODEC_HEADER + treeLength, 2001),
     },
     budget,
   );
@@ -192,6 +195,13 @@ export async function codecBenchmarks(budget: Budget): Promise<Row[]> {
       'JSON.parse(order text)',
       parts['JSON.parse(order text)'],
       'parse of the tagged text',
+    ),
+    info(
+      'decode part (text of 256 KiB or more only): depth scan',
+      parts['depth scan(tree text)'],
+      'JSON.parse(tree text)',
+      parts['JSON.parse(tree text)'],
+      'refuses deep nesting before JSON.parse; measured on this text, which is below the size it runs for',
     ),
     info(
       'decode part: revive tags in place',

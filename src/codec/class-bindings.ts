@@ -15,13 +15,32 @@ export interface ClassBinding {
   readonly ctor: Function;
   /** The fields saved for each instance, in a fixed order. */
   readonly fieldNames: readonly string[];
+  /**
+   * The registered parent classes, root first, with the versions the current code writes.
+   * Absent or empty when the class has none.
+   */
+  readonly bases?: readonly { readonly name: string; readonly version: number }[];
+  /**
+   * What the encoder stores as the instance's version: `version` itself, or, for a class
+   * with registered parents, `[version, parentName, parentVersion, ...]` (format.ts), so
+   * that a parent's migrations still run for its subclasses' stored instances.
+   */
+  readonly storedVersion?: number | readonly (string | number)[];
   /** Creates an empty instance to fill, without running a constructor that needs arguments. */
   instantiate(): object;
   /**
-   * Brings the field values of an instance stored at `fromVersion` up to `version`.
-   * Throws a `Version` CheckpointError when that is not possible.
+   * Brings the field values of an instance stored at `fromVersion` (and its parent classes
+   * at `fromBaseVersions`; a parent not named there is taken to be at its current
+   * version) up to the current versions, and checks that no stored field is left that the
+   * class neither declares nor declares dropped. Called for every instance not stored
+   * exactly as the class is now. Throws a `Version` CheckpointError when that is not
+   * possible.
    */
-  upgrade(data: Record<string, unknown>, fromVersion: number): Record<string, unknown>;
+  upgrade(
+    data: Record<string, unknown>,
+    fromVersion: number,
+    fromBaseVersions?: ReadonlyMap<string, number>,
+  ): Record<string, unknown>;
   /**
    * Optional: the field values to store for `instance`, when they are not simply its
    * properties (class-transformer `@Transform` functions for saving). Classes without it

@@ -2,7 +2,9 @@ import { CheckpointError, quote } from '../errors';
 import { classBindings, type ClassBinding } from './class-bindings';
 import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
+import { MAX_BIGINT_DIGITS, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
+import { nestsDeeperThan, SCAN_MIN_BYTES } from './nesting-scan';
 import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -14,6 +16,8 @@ const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 interface StoredClass {
   readonly binding: ClassBinding;
   readonly version: number;
+  /** The stored versions of its parent classes, when the data names them. */
+  readonly baseVersions: ReadonlyMap<string, number> | undefined;
   readonly fieldNames: readonly string[];
   /** Stored exactly as the code defines it now: fields can be assigned as they are read. */
   readonly direct: boolean;
@@ -42,6 +46,12 @@ class Decoder {
   private into: object | undefined;
   /** Class definitions met so far, by number. */
   private readonly classes: StoredClass[] = [];
+  /**
+   * Which blobs a tag has already used. The encoder writes one blob per binary object
+   * (a second use of the same object is a back-reference), so a blob used twice is
+   * tampering, and refusing it keeps a small input from being copied into gigabytes.
+   */
+  private readonly blobUsed: Uint8Array;
 
   constructor(
     private readonly blobs: Uint8Array[],
@@ -50,6 +60,7 @@ class Decoder {
     private readonly ownedInput: number | undefined,
   ) {
     this.into = into;
+    this.blobUsed = new Uint8Array(blobs.length);
   }
 
   /**
@@ -88,7 +99,7 @@ class Decoder {
   }
 
   private array(a: unknown[]): unknown {
-    // Only these five mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
+    // Only these six mark a tagged array. Other two-character tags ("\0u", "\0n", ...)
     // are ordinary first elements: [undefined, 1] is stored as ["\0u", 1].
     const first = a[0];
     if (
@@ -96,7 +107,8 @@ class Decoder {
       first === '\u0000S' ||
       first === '\u0000K' ||
       first === '\u0000O' ||
-      first === '\u0000C'
+      first === '\u0000C' ||
+      first === '\u0000N'
     ) {
       return this.taggedArray(first, a);
     }
@@ -150,7 +162,12 @@ class Decoder {
       case 'z':
         return -0;
       case 'b':
+        // Checked before the pattern and BigInt(), whose cost grows with the length.
+        if (rest.length > MAX_BIGINT_DIGITS + 1) throw new ValuePathError(tooManyDigits(true));
         if (!/^-?\d+$/.test(rest)) break;
+        if (rest.length - (rest.charCodeAt(0) === 0x2d ? 1 : 0) > MAX_BIGINT_DIGITS) {
+          throw new ValuePathError(tooManyDigits(true));
+        }
         return BigInt(rest);
       case 'd': {
         if (rest !== 'NaN' && !/^-?\d+$/.test(rest)) break;
@@ -200,7 +217,13 @@ class Decoder {
     const index = Number(indexText);
     const bytes = /^\d+$/.test(indexText) ? this.blobs[index] : undefined;
     if (bytes === undefined)
-      throw new ValuePathError(`binary blob ${JSON.stringify(indexText)} is missing`);
+      throw new ValuePathError(`binary blob ${JSON.stringify(indexText.slice(0, 24))} is missing`);
+    if (this.blobUsed[index] !== 0) {
+      throw new ValuePathError(
+        `binary blob ${index} is used twice, which the codec never writes (a second use of the same object is a reference); the data is damaged`,
+      );
+    }
+    this.blobUsed[index] = 1;
     return bytes;
   }
 
@@ -229,6 +252,12 @@ class Decoder {
         }
         return set;
       }
+      case 'N': {
+        const o = a[1];
+        if (a.length !== 2 || o === null || typeof o !== 'object' || Array.isArray(o)) break;
+        Object.setPrototypeOf(o, null);
+        return this.plain(o as Record<string, unknown>);
+      }
       case 'K':
         return this.defineAndInstantiate(a);
       case 'O':
@@ -244,22 +273,23 @@ class Decoder {
     const [, name, version, fields] = a;
     if (
       typeof name !== 'string' ||
-      typeof version !== 'number' ||
-      !Number.isInteger(version) ||
       !Array.isArray(fields) ||
       !fields.every((f) => typeof f === 'string' && !RESERVED.has(f)) ||
       a.length !== 4 + fields.length
     ) {
       throw new ValuePathError('a stored class definition is malformed');
     }
-    const binding = this.binding(name, version);
+    const { own, bases } = storedVersions(name, version);
+    const binding = this.binding(name, own);
     const fieldNames = fields as string[];
     const stored: StoredClass = {
       binding,
-      version,
+      version: own,
+      baseVersions: bases,
       fieldNames,
       direct:
-        version === binding.version &&
+        own === binding.version &&
+        basesCurrent(binding, bases) &&
         binding.restoreFields === undefined &&
         fieldNames.length === binding.fieldNames.length &&
         fieldNames.every((f, i) => f === binding.fieldNames[i]),
@@ -293,7 +323,7 @@ class Decoder {
       }
       const data: Record<string, unknown> = {};
       for (; i < n; i++) data[fieldNames[i]] = this.value(a[at + i]);
-      return assignFields(instance, binding, stored.version, data);
+      return assignFields(instance, binding, stored.version, stored.baseVersions, data);
     } catch (error) {
       throw i < n ? rethrow(error, segment(fieldNames[i])) : error;
     }
@@ -322,18 +352,17 @@ class Decoder {
     if (
       a.length !== 4 ||
       typeof name !== 'string' ||
-      typeof version !== 'number' ||
-      !Number.isInteger(version) ||
       fields === null ||
       typeof fields !== 'object' ||
       Array.isArray(fields)
     ) {
       throw new ValuePathError('a stored class instance is malformed');
     }
-    const binding = this.binding(name, version);
+    const { own, bases } = storedVersions(name, version);
+    const binding = this.binding(name, own);
     const instance = this.numberedInstance(binding);
     const data = this.plain(fields as Record<string, unknown>, true);
-    return assignFields(instance, binding, version, data);
+    return assignFields(instance, binding, own, bases, data);
   }
 
   /** A new instance, numbered before its fields are revived so a field may refer back to it. */
@@ -345,17 +374,56 @@ class Decoder {
 }
 
 /**
- * Brings field values stored at `fromVersion` up to the code's version, applies the
- * class's restore hooks, and assigns the fields the class declares (nothing else).
+ * A stored class version: a whole number from 1, or `[version, parentName, parentVersion,
+ * ...]` for a class with registered parents (format.ts).
+ */
+function storedVersions(
+  name: string,
+  slot: unknown,
+): { own: number; bases: Map<string, number> | undefined } {
+  if (isVersion(slot)) return { own: slot, bases: undefined };
+  if (Array.isArray(slot) && slot.length % 2 === 1 && isVersion(slot[0])) {
+    const bases = new Map<string, number>();
+    for (let i = 1; i < slot.length; i += 2) {
+      const base: unknown = slot[i];
+      const version: unknown = slot[i + 1];
+      if (typeof base !== 'string' || !isVersion(version) || bases.has(base)) {
+        bases.clear();
+        break;
+      }
+      bases.set(base, version);
+    }
+    if (bases.size === (slot.length - 1) / 2) return { own: slot[0], bases };
+  }
+  const shown = JSON.stringify(slot) ?? String(slot);
+  throw new ValuePathError(
+    `the stored class ${JSON.stringify(name.length > 80 ? name.slice(0, 80) + '…' : name)} has the version ${shown.length > 40 ? shown.slice(0, 40) + '…' : shown}, which no code writes (versions are whole numbers from 1); the data is damaged`,
+  );
+}
+
+function isVersion(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+}
+
+/** Whether stored parent versions (if any) are the ones the code writes now. */
+function basesCurrent(binding: ClassBinding, stored: ReadonlyMap<string, number> | undefined) {
+  if (stored === undefined || binding.bases === undefined) return true;
+  return binding.bases.every((b) => (stored.get(b.name) ?? b.version) === b.version);
+}
+
+/**
+ * Brings field values stored at `fromVersion` up to the code's version (checking that
+ * every stored field is declared or declared dropped), applies the class's restore hooks,
+ * and assigns the fields the class declares.
  */
 function assignFields(
   instance: object,
   binding: ClassBinding,
   fromVersion: number,
+  fromBaseVersions: ReadonlyMap<string, number> | undefined,
   stored: Record<string, unknown>,
 ): object {
-  let data = stored;
-  if (fromVersion < binding.version) data = binding.upgrade(data, fromVersion);
+  let data = binding.upgrade(stored, fromVersion, fromBaseVersions);
   if (binding.restoreFields !== undefined) data = binding.restoreFields(data);
   const target = instance as Record<string, unknown>;
   for (const f of binding.fieldNames) {
@@ -388,20 +456,33 @@ export interface DecodeOptions {
   owned?: boolean;
 }
 
+/**
+ * Adds `part` to the path of an error on its way out of the value. An error raised by
+ * the application's own code while restoring (a class-transformer `@Transform`) becomes a
+ * path error too, keeping the original as its cause; CheckpointErrors keep their kind.
+ */
 function rethrow(error: unknown, part: string): unknown {
   if (error instanceof ValuePathError) return error.at(part);
+  if (error instanceof CheckpointError || error instanceof RootMismatch) return error;
   if (error instanceof RangeError && /call stack/i.test(error.message)) {
     return new ValuePathError('the stored value is nested too deeply for the call stack').at(part);
   }
-  return error;
+  const text = error instanceof Error ? error.message : String(error);
+  return new ValuePathError(
+    `restoring it threw ${error instanceof Error ? error.name : typeof error}${text === '' ? '' : ` (${text.length > 200 ? text.slice(0, 200) + '…' : text})`}; the application's restore code (a class-transformer @Transform) failed on the stored data: fix that code, or restore with the code that wrote it`,
+    error,
+  ).at(part);
 }
 
 /**
  * Decodes bytes written by {@link encodeValue}.
  *
  * @throws {CheckpointError} `Deserialize` when the bytes are not codec data (for example
- *   data written through a different wrapper chain) or hold something invalid; `Version`
- *   when a stored class instance is newer than the code
+ *   data written through a different wrapper chain), hold something invalid or damaged (a
+ *   class version no code writes, a blob named twice), or pass a limit (nesting deeper than
+ *   1,000 levels, a bigint of more than 1,000,000 digits); `Version` when a stored class
+ *   instance is newer than the code, needs a migration it lacks, or holds a field its class
+ *   neither declares nor lists in `droppedFields`
  *
  * @example
  * ```ts
@@ -430,6 +511,15 @@ export function decodeValue(
   const jsonLength = buf.readUInt32LE(4);
   let offset = CODEC_HEADER_SIZE + jsonLength;
   if (offset + 4 > buf.length) throw fail('the bytes are truncated');
+  // A value level can take two levels of text (a null-prototype object is an array around
+  // an object), and a class definition's field-name list one more; text deeper than that
+  // holds a value deeper than the limit. The decoder applies the exact limit while reviving.
+  if (
+    jsonLength >= SCAN_MIN_BYTES &&
+    nestsDeeperThan(buf, CODEC_HEADER_SIZE, offset, 2 * MAX_DEPTH + 1)
+  ) {
+    throw fail(`${context.key ?? 'value'}: ${tooDeep(true).problem}`);
+  }
   const blobCount = buf.readUInt32LE(offset);
   offset += 4;
   const blobs: Uint8Array[] = [];
@@ -463,7 +553,10 @@ export function decodeValue(
   } catch (error) {
     if (error instanceof RootMismatch) throw rootMismatch(error.stored);
     if (error instanceof ValuePathError) {
-      throw fail(`${context.key ?? 'value'}${shortPath(error.path)}: ${error.problem}`);
+      throw fail(
+        `${context.key ?? 'value'}${shortPath(error.path)}: ${error.problem}`,
+        error.cause,
+      );
     }
     if (error instanceof CheckpointError) {
       throw new CheckpointError(error.kind, withContext(error.message, context), {
@@ -472,7 +565,8 @@ export function decodeValue(
         cause: error,
       });
     }
-    throw error;
+    const wrapped = rethrow(error, '') as ValuePathError;
+    throw fail(`${context.key ?? 'value'}: ${wrapped.problem}`, error);
   }
 }
 

@@ -1,6 +1,8 @@
+import { constants } from 'node:buffer';
 import { CheckpointError, quote } from '../errors';
 import { classBindings, type ClassBinding } from './class-bindings';
 import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
+import { bigintText, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
 import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
@@ -11,6 +13,8 @@ export interface CodecContext {
 }
 
 const OBJECT_PROTO = Object.prototype;
+/** The largest length a stored u32 length field can hold. */
+const MAX_PART_BYTES = 0xffffffff;
 const KEY_FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
@@ -39,8 +43,11 @@ class Encoder {
         return v;
       case 'undefined':
         return '\u0000u';
-      case 'bigint':
-        return '\u0000b' + v.toString();
+      case 'bigint': {
+        const text = bigintText(v);
+        if (text === undefined) throw new ValuePathError(tooManyDigits(false));
+        return '\u0000b' + text;
+      }
       case 'object':
         return v === null ? null : this.object(v);
       case 'function':
@@ -67,7 +74,8 @@ class Encoder {
   private container(o: object): unknown {
     if (Array.isArray(o)) return this.array(o);
     const proto: unknown = Object.getPrototypeOf(o);
-    if (proto === OBJECT_PROTO || proto === null) return this.plain(o as Record<string, unknown>);
+    if (proto === OBJECT_PROTO) return this.plain(o as Record<string, unknown>);
+    if (proto === null) return ['\u0000N', this.plain(o as Record<string, unknown>)];
     if (proto === Date.prototype) return '\u0000d' + (o as Date).getTime();
     if (proto === Map.prototype) return this.map(o as Map<unknown, unknown>);
     if (proto === Set.prototype) return this.set(o as Set<unknown>);
@@ -157,7 +165,7 @@ class Encoder {
       out = new Array<unknown>(4 + n);
       out[0] = '\u0000K';
       out[1] = binding.name;
-      out[2] = binding.version;
+      out[2] = binding.storedVersion ?? binding.version;
       out[3] = names;
       at = 4;
     } else {
@@ -223,19 +231,41 @@ function describeUnsupported(o: object, ctor: Function | undefined): string {
   return `it is an instance of ${name}, which is not registered; add @Checkpointable() to ${name} (and @CheckpointField() to the fields to save), or convert it to a plain object`;
 }
 
+/**
+ * Adds `part` to the path of an error on its way out of the value. An error the value
+ * itself threw (a getter, a Proxy trap, a class-transformer @Transform) becomes a
+ * path error too, keeping the original as its cause; a CheckpointError (a misdeclared
+ * class) keeps its own kind.
+ */
 function rethrow(error: unknown, part: string): unknown {
   if (error instanceof ValuePathError) return error.at(part);
+  if (error instanceof CheckpointError) return error;
   if (error instanceof RangeError && /call stack/i.test(error.message)) {
     return new ValuePathError('the value is nested too deeply for the call stack').at(part);
   }
-  return error;
+  return new ValuePathError(
+    `reading it threw ${errorName(error)}${errorMessage(error)}; make the value readable (a getter or Proxy must not throw while it is saved), or save a plain copy`,
+    error,
+  ).at(part);
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function errorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text === '' ? '' : ` (${text.length > 200 ? text.slice(0, 200) + '…' : text})`;
 }
 
 /**
  * Encodes a value into the codec's bytes (layout in format.ts). The value is read
  * completely before this returns, so later changes to it never reach the bytes.
  *
- * @throws {CheckpointError} `Serialize` naming the path to the value that cannot be saved
+ * @throws {CheckpointError} `Serialize` naming the path to the value that cannot be saved:
+ *   an unsupported kind, nesting deeper than 1,000 levels, a bigint of more than 1,000,000
+ *   digits, text longer than the longest JavaScript string, or an error thrown by the
+ *   value itself while it is read (a getter, a Proxy trap), which becomes the `cause`
  *
  * @example
  * ```ts
@@ -249,12 +279,37 @@ export function encodeValue(value: unknown, context: CodecContext = {}): Buffer 
   try {
     tree = encoder.value(value);
   } catch (error) {
-    throw serializeError(error, context);
+    throw serializeError(rethrow(error, ''), context);
   }
-  const json = JSON.stringify(tree) ?? 'null';
+  let json: string;
+  try {
+    json = JSON.stringify(tree) ?? 'null';
+  } catch (error) {
+    // The one thing JSON.stringify can refuse in the tree: text past the engine's longest string.
+    throw serializeError(
+      new ValuePathError(
+        `its encoded text is longer than the longest string JavaScript can build (${errorName(error)}${errorMessage(error)}); save it in parts under several keys, or hold large text as a Buffer`,
+        error,
+      ),
+      context,
+    );
+  }
   const jsonLength = Buffer.byteLength(json, 'utf8');
   let total = CODEC_HEADER_SIZE + jsonLength + 4;
-  for (const blob of encoder.blobs) total += 4 + blob.byteLength;
+  let largest = jsonLength;
+  for (const blob of encoder.blobs) {
+    total += 4 + blob.byteLength;
+    if (blob.byteLength > largest) largest = blob.byteLength;
+  }
+  // Lengths are stored as unsigned 32-bit numbers, and the result is one Buffer.
+  if (largest > MAX_PART_BYTES || total > constants.MAX_LENGTH) {
+    throw serializeError(
+      new ValuePathError(
+        `it encodes to ${total} bytes, more than one stored value can hold (at most ${MAX_PART_BYTES} bytes of text or of one binary part, ${constants.MAX_LENGTH} in all); save it in parts under several keys`,
+      ),
+      context,
+    );
+  }
   const out = Buffer.allocUnsafe(total);
   CODEC_MAGIC.copy(out, 0);
   out[3] = CODEC_ID_TAGGED_JSON;
@@ -273,12 +328,13 @@ export function encodeValue(value: unknown, context: CodecContext = {}): Buffer 
 
 function serializeError(error: unknown, context: CodecContext): unknown {
   if (!(error instanceof ValuePathError)) return error;
+  const cause = error.cause;
   const root = context.key ?? 'value';
   const where =
     context.identifier !== undefined ? ` of checkpoint ${quote(context.identifier)}` : '';
   return new CheckpointError(
     'Serialize',
     `Cannot save ${root}${shortPath(error.path)}${context.key !== undefined ? ` (key ${quote(context.key)}${where})` : where}: ${error.problem}.`,
-    { identifier: context.identifier, key: context.key },
+    { identifier: context.identifier, key: context.key, cause },
   );
 }

@@ -20,20 +20,32 @@
  * | `"\0s…"`          | a string that itself starts with NUL (escaped)    |
  * | `"\0u"`           | undefined                                         |
  * | `"\0n"` `"\0i"` `"\0I"` `"\0z"` | NaN, Infinity, -Infinity, -0        |
- * | `"\0b123"`        | the bigint 123n                                   |
+ * | `"\0b123"`        | the bigint 123n (at most 1,000,000 digits)        |
  * | `"\0d1700000000000"` | a Date with that epoch time (`"\0dNaN"`: invalid) |
  * | `"\0r7"`          | the 8th object already seen (shared reference or cycle) |
  * | `"\0x3"`, `"\0B3"` | a Uint8Array / Buffer holding blob 3             |
  * | `"\0TFloat64Array:3"` | another typed array or ArrayBuffer over blob 3 |
  * | `["\0M", k1, v1, …]` | a Map                                          |
+ * | `["\0N", {…}]`    | a plain object without a prototype (`Object.create(null)`) |
  * | `["\0S", v1, …]`  | a Set                                             |
  * | `["\0K", name, version, [fieldNames], v1, …]` | defines class number k (numbered in walk order, from 0) and is its first instance: the field values in `fieldNames` order |
  * | `["\0O", k, v1, …]` | a later instance of class number k: field values only |
  * | `["\0C", name, version, {fields}]` | an instance with its field names (read, not written) |
  *
+ * A class's `version` is a whole number from 1, or, for a class with `@Checkpointable`
+ * parent classes, `[version, parentName, parentVersion, …]` (root parent first), so that
+ * restoring runs each parent's migrations too. Data without parent versions (written
+ * before they were stored) is taken to be at the parents' current versions.
+ *
  * Spelling each class out once per value keeps a graph of a thousand instances from
  * repeating a thousand times every field name, which JSON.stringify and JSON.parse would
  * otherwise spend most of their time on.
+ *
+ * Each blob is named by exactly one tag: the encoder stores one blob per binary object, and
+ * a second use of the same object is a reference. Readers refuse a blob named twice, so
+ * decoding never copies more binary bytes than the input holds. Values nest at most 1,000
+ * levels, so the JSON text at most 2,001 (a null-prototype object takes two, a class
+ * definition's field names one more); readers scan the text for its depth before parsing.
  *
  * Objects (plain objects, arrays, Maps, Sets, Dates, typed arrays, class instances) are
  * numbered in the order the tree is walked, depth first, parent before children; a

@@ -15,8 +15,12 @@ export function segment(key: string | number): string {
 /** An error raised deep inside a value, collecting the path as it unwinds. */
 export class ValuePathError extends Error {
   path = '';
-  constructor(readonly problem: string) {
-    super(problem);
+  /** `cause`: the error the value itself threw, when there is one. */
+  constructor(
+    readonly problem: string,
+    cause?: unknown,
+  ) {
+    super(problem, cause === undefined ? undefined : { cause });
   }
   /** Prepends a segment; returns this for rethrowing. */
   at(part: string): this {

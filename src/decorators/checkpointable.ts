@@ -3,12 +3,15 @@ import { metadataRegistry, type CheckpointableOptions } from './metadata-registr
 /**
  * Marks a class whose instances can be saved in checkpoints. Its `@CheckpointField()`
  * properties (and those inherited from parent classes) are saved; other properties are not.
- * Each saved instance records the class `name` and `version`, so that restoring older data
- * runs the `migrations` step by step, and a field typed as a base class restores the
- * subclass that was saved.
+ * Each saved instance records the class `name` and `version` (and the versions of its
+ * `@Checkpointable` parent classes), so that restoring older data runs the parents'
+ * `migrations` and then the class's own, step by step, and a field typed as a base class
+ * restores the subclass that was saved. A stored field the class neither declares nor
+ * lists in `droppedFields` is a `Version` error, never silently dropped.
  *
  * @throws {CheckpointError} `Metadata` when `name` is already used by another class, the
- *   version is not a positive integer, or a migration is misnumbered
+ *   version is not a positive integer, a migration is misnumbered, or `droppedFields` is
+ *   not a list of field names
  *
  * @example
  * ```ts
@@ -16,6 +19,7 @@ import { metadataRegistry, type CheckpointableOptions } from './metadata-registr
  *   name: 'Order',
  *   version: 2,
  *   migrations: { 1: (data) => ({ ...data, currency: 'EUR' }) }, // version 1 -> 2
+ *   droppedFields: ['legacyNote'], // stored by old code; thrown away on restore
  * })
  * class Order {
  *   @CheckpointField() id!: string;

@@ -23,7 +23,12 @@ export type Migration = (data: Record<string, unknown>) => Record<string, unknow
  *
  * @example
  * ```ts
- * const options: CheckpointableOptions = { name: 'Order', version: 2, migrations: { 1: addCurrency } };
+ * const options: CheckpointableOptions = {
+ *   name: 'Order',
+ *   version: 2,
+ *   migrations: { 1: addCurrency },
+ *   droppedFields: ['legacyNote'],
+ * };
  * ```
  */
 export interface CheckpointableOptions {
@@ -46,6 +51,13 @@ export interface CheckpointableOptions {
    * running any constructor. `'never'` always skips the constructor.
    */
   construct?: 'auto' | 'never';
+  /**
+   * Fields that stored data may still hold but this code no longer declares, and whose
+   * stored values are deliberately thrown away on restore. Any other stored field the
+   * class does not declare is a `Version` error, so that a field renamed or removed
+   * without a migration is never lost without a word. Applies to subclasses too.
+   */
+  droppedFields?: readonly string[];
 }
 
 /**
@@ -81,6 +93,7 @@ interface ClassDeclaration {
   readonly version: number;
   readonly migrations: ReadonlyMap<number, Migration>;
   readonly construct: 'auto' | 'never';
+  readonly droppedFields: readonly string[];
 }
 
 /**
@@ -159,19 +172,42 @@ export class ClassPlan implements ClassBinding {
   readonly saveFields?: (instance: object) => Record<string, unknown>;
   /** Present only when a field carries a class-transformer `@Transform` for restoring. */
   readonly restoreFields?: (data: Record<string, unknown>) => Record<string, unknown>;
+  /** The registered parent classes, root first, with their current versions. */
+  readonly bases: readonly { readonly name: string; readonly version: number }[];
+  /** `version`, or `[version, parentName, parentVersion, ...]` when there are parents. */
+  readonly storedVersion: number | readonly (string | number)[];
   readonly #create: () => object;
+  readonly #baseDeclarations: readonly ClassDeclaration[];
+  /** Declared and dropped field names: the stored fields that are not an error. */
+  readonly #known: ReadonlySet<string>;
 
   constructor(
     private readonly registry: MetadataRegistry,
     private readonly declaration: ClassDeclaration,
     /** The saved fields, parent classes' first. */
     readonly fields: readonly FieldPlan[],
+    /** The declarations of the registered parent classes, root first. */
+    baseDeclarations: readonly ClassDeclaration[] = [],
   ) {
     // Plain fields, not getters: the codec reads name and version for every instance.
     this.name = declaration.name;
     this.version = declaration.version;
     this.ctor = declaration.ctor;
     this.fieldNames = fields.map((f) => f.name);
+    this.#baseDeclarations = baseDeclarations;
+    this.bases = baseDeclarations.map((d) => ({ name: d.name, version: d.version }));
+    this.storedVersion =
+      baseDeclarations.length === 0
+        ? declaration.version
+        : [declaration.version, ...baseDeclarations.flatMap((d) => [d.name, d.version])];
+    const dropped = [declaration, ...baseDeclarations].flatMap((d) => d.droppedFields);
+    const both = dropped.find((f) => this.fieldNames.includes(f));
+    if (both !== undefined) {
+      throw metadataError(
+        `${declaration.name} declares the field '${both}' and also lists it in droppedFields; remove it from droppedFields (or remove its @CheckpointField()).`,
+      );
+    }
+    this.#known = new Set([...this.fieldNames, ...dropped]);
     const { ctor } = declaration;
     const prototype = (ctor as { prototype: object }).prototype;
     this.#create =
@@ -224,36 +260,80 @@ export class ClassPlan implements ClassBinding {
     return this.#create();
   }
 
-  upgrade(data: Record<string, unknown>, fromVersion: number): Record<string, unknown> {
-    const { name, version, migrations } = this.declaration;
+  upgrade(
+    data: Record<string, unknown>,
+    fromVersion: number,
+    fromBaseVersions?: ReadonlyMap<string, number>,
+  ): Record<string, unknown> {
     let current = data;
-    for (let v = fromVersion; v < version; v++) {
-      const step = migrations.get(v);
-      if (step === undefined) {
+    let migrated = fromVersion < this.version;
+    // Parents first: a subclass's migrations may rely on its parent's fields being current.
+    for (const base of this.#baseDeclarations) {
+      const from = fromBaseVersions?.get(base.name) ?? base.version;
+      if (from < base.version) migrated = true;
+      if (from > base.version) {
         throw new CheckpointError(
           'Version',
-          `Stored ${name} has version ${fromVersion}, but this code (version ${version}) has no migration from version ${v} to ${v + 1}; add migrations: { ${v}: (data) => ({ ...upgraded fields }) } to @Checkpointable({ name: '${name}' }).`,
+          `Stored ${this.name} holds its parent class ${base.name} at version ${from}, but this code knows versions of ${base.name} up to ${base.version}; deploy the newer code that wrote it, or restore with it.`,
         );
       }
-      try {
-        current = step(current);
-      } catch (error) {
-        if (error instanceof CheckpointError) throw error;
-        throw new CheckpointError(
-          'Version',
-          `The migration of ${name} from version ${v} to ${v + 1} threw: ${errorText(error)}; fix migrations[${v}] of @Checkpointable({ name: '${name}' }).`,
-          { cause: error },
-        );
-      }
-      if (current === null || typeof current !== 'object' || Array.isArray(current)) {
-        throw new CheckpointError(
-          'Version',
-          `The migration of ${name} from version ${v} to ${v + 1} returned ${current === null ? 'null' : Array.isArray(current) ? 'an array' : `a ${typeof current}`}; migrations[${v}] must return the object of upgraded field values.`,
-        );
-      }
+      current = migrate(base, current, from, `${this.name}'s parent class ${base.name}`);
+    }
+    current = migrate(this.declaration, current, fromVersion, this.name);
+    for (const field in current) {
+      if (!this.#known.has(field)) throw this.#undeclared(field, migrated);
     }
     return current;
   }
+
+  #undeclared(field: string, migrated: boolean): CheckpointError {
+    const { name, version } = this;
+    const f = JSON.stringify(field.length > 80 ? `${field.slice(0, 80)}…` : field);
+    return new CheckpointError(
+      'Version',
+      `Stored ${name}${migrated ? ', after its migrations,' : ''} has the field ${f}, which ${name} (version ${version}) does not declare, so its value would be lost; if the field was renamed or removed, raise the version and add a migration that renames or removes it (migrations: { ${version}: ({ ${/^[A-Za-z_$][\w$]*$/.test(field) ? field : 'old'}, ...rest }) => ({ ...rest }) }), or, to throw the stored value away, declare @Checkpointable({ name: '${name}', droppedFields: [${f}] }).`,
+    );
+  }
+}
+
+/**
+ * Runs `declaration`'s migrations on `data` stored at `fromVersion`, up to its current
+ * version; `what` names the stored thing in messages.
+ */
+function migrate(
+  declaration: ClassDeclaration,
+  data: Record<string, unknown>,
+  fromVersion: number,
+  what: string,
+): Record<string, unknown> {
+  const { name, version, migrations } = declaration;
+  let current = data;
+  for (let v = fromVersion; v < version; v++) {
+    const step = migrations.get(v);
+    if (step === undefined) {
+      throw new CheckpointError(
+        'Version',
+        `Stored ${what} has version ${fromVersion}, but this code (version ${version}) has no migration from version ${v} to ${v + 1}; add migrations: { ${v}: (data) => ({ ...upgraded fields }) } to @Checkpointable({ name: '${name}' }).`,
+      );
+    }
+    try {
+      current = step(current);
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw new CheckpointError(
+        'Version',
+        `The migration of ${name} from version ${v} to ${v + 1} threw: ${errorText(error)}; fix migrations[${v}] of @Checkpointable({ name: '${name}' }).`,
+        { cause: error },
+      );
+    }
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) {
+      throw new CheckpointError(
+        'Version',
+        `The migration of ${name} from version ${v} to ${v + 1} returned ${current === null ? 'null' : Array.isArray(current) ? 'an array' : `a ${typeof current}`}; migrations[${v}] must return the object of upgraded field values.`,
+      );
+    }
+  }
+  return current;
 }
 
 /**
@@ -329,7 +409,23 @@ export class MetadataRegistry implements ClassBindings {
         `@Checkpointable({ name: '${name}' }) on ${className} has construct: ${JSON.stringify(construct)}; use 'auto' or 'never'.`,
       );
     }
-    const declaration: ClassDeclaration = { ctor, name, version, migrations, construct };
+    const dropped: unknown = options.droppedFields ?? [];
+    if (
+      !Array.isArray(dropped) ||
+      !dropped.every((f) => typeof f === 'string' && f.length > 0 && !RESERVED_FIELDS.has(f))
+    ) {
+      throw metadataError(
+        `@Checkpointable({ name: '${name}' }) on ${className} has droppedFields that is not a list of field names; write droppedFields: ['oldField'].`,
+      );
+    }
+    const declaration: ClassDeclaration = {
+      ctor,
+      name,
+      version,
+      migrations,
+      construct,
+      droppedFields: [...(dropped as string[])],
+    };
     this.#declarations.set(ctor, declaration);
     this.#byName.set(name, declaration);
   }
@@ -526,7 +622,11 @@ export class MetadataRegistry implements ClassBindings {
       if (ctStorage.findExcludeMetadata(ctor, field.name) !== undefined) continue;
       fields.push(resolveField(ctor, field));
     }
-    const plan = new ClassPlan(this, declaration, fields);
+    const bases = chain
+      .slice(0, -1)
+      .map((c) => this.#declarations.get(c))
+      .filter((d) => d !== undefined);
+    const plan = new ClassPlan(this, declaration, fields, bases);
     this.#plans.set(ctor, plan);
     this.#planByName.set(declaration.name, plan);
     return plan;

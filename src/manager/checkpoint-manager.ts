@@ -382,8 +382,9 @@ export class CheckpointManager implements AsyncDisposable {
 
   /**
    * The committed checkpoints, oldest first, with their creation time, keys and the
-   * `@Checkpointable` classes inside (read from each checkpoint's manifest; checkpoints
-   * written without the manager list their keys and no classes).
+   * `@Checkpointable` classes inside: `classes` by name, `classVersions` with the version
+   * each was saved at (read from each checkpoint's manifest; checkpoints written without
+   * the manager list their keys and no classes).
    *
    * A checkpoint that cannot be read (damaged, tampered with, in a format this code does
    * not know) is left out of the list and reported through the `damaged` event, never
@@ -391,7 +392,8 @@ export class CheckpointManager implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * for (const { identifier, createdAt, classes } of await manager.list()) {
+   * for (const { identifier, createdAt, classVersions } of await manager.list()) {
+   *   const classes = classVersions.map((c) => `${c.name}@${c.version}`);
    *   console.log(identifier, createdAt.toISOString(), classes.join(', '));
    * }
    * ```
@@ -427,6 +429,7 @@ export class CheckpointManager implements AsyncDisposable {
           createdAt: summary.createdAt,
           keys: summary.keys.filter((k) => k !== MANIFEST_KEY),
           classes: (classes ?? []).map((c) => c.name),
+          classVersions: (classes ?? []).map((c) => ({ name: c.name, version: c.version })),
         });
         continue;
       }
@@ -465,6 +468,7 @@ export class CheckpointManager implements AsyncDisposable {
         createdAt: saved.createdAt,
         keys: keys.filter((k) => k !== MANIFEST_KEY),
         classes: manifest?.classes.map((c) => c.name) ?? [],
+        classVersions: manifest?.classes.map((c) => ({ name: c.name, version: c.version })) ?? [],
       };
     } finally {
       await saved.release();

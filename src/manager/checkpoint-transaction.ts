@@ -22,6 +22,11 @@ export interface CheckpointInfo {
   keys: string[];
   /** The names of the `@Checkpointable` classes inside, sorted; empty when unknown. */
   classes: string[];
+  /**
+   * The same classes with the version each was saved at (`{ name: 'Order', version: 2 }`),
+   * sorted by name; empty when unknown. Compare with the code's versions before restoring.
+   */
+  classVersions: { name: string; version: number }[];
 }
 
 /** One value, encoded at the moment it was handed over. */
@@ -146,6 +151,7 @@ export class CheckpointTransaction implements AsyncDisposable {
         createdAt,
         keys,
         classes: manifest.classes.map((c) => c.name),
+        classVersions: manifest.classes.map((c) => ({ name: c.name, version: c.version })),
       };
     } catch (error) {
       if (this.#state === 'open') await this.discard();

@@ -42,11 +42,16 @@ export function assertUserKey(key: string, identifier: string): void {
   }
 }
 
-/** Reads a stored manifest defensively: anything unexpected counts as no manifest. */
+/**
+ * Reads a stored manifest defensively: anything unexpected, down to a single class entry
+ * that is not a name and a whole version from 1, counts as no manifest.
+ */
 export function parseManifest(value: unknown): Manifest | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const m = value as Partial<Manifest>;
   if (m.format !== 1 || !Array.isArray(m.keys) || !Array.isArray(m.classes)) return undefined;
+  if (!m.keys.every((k) => typeof k === 'string')) return undefined;
+  if (!m.classes.every(isClassEntry)) return undefined;
   return m as Manifest;
 }
 
@@ -84,12 +89,16 @@ export function classesOfLabel(label: string | undefined): Manifest['classes'] |
   if (m === null || typeof m !== 'object' || m.format !== 1 || !Array.isArray(m.classes)) {
     return undefined;
   }
-  const valid = m.classes.every(
-    (c: unknown) =>
-      c !== null &&
-      typeof c === 'object' &&
-      typeof (c as { name?: unknown }).name === 'string' &&
-      Number.isSafeInteger((c as { version?: unknown }).version),
+  return m.classes.every(isClassEntry) ? m.classes : undefined;
+}
+
+function isClassEntry(c: unknown): c is { name: string; version: number } {
+  if (c === null || typeof c !== 'object') return false;
+  const { name, version } = c as { name?: unknown; version?: unknown };
+  return (
+    typeof name === 'string' &&
+    typeof version === 'number' &&
+    Number.isSafeInteger(version) &&
+    version >= 1
   );
-  return valid ? m.classes : undefined;
 }

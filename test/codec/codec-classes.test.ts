@@ -72,11 +72,10 @@ describe('codec: registered class instances', () => {
     );
   });
 
-  it('refuses a definition with a reserved field name, the wrong arity, or a bad version', () => {
+  it('refuses a definition with a reserved field name or the wrong arity', () => {
     for (const tree of [
       ['\u0000K', 'CodecLine', 1, ['__proto__', 'qty'], {}, 3],
       ['\u0000K', 'CodecLine', 1, ['sku', 'qty'], 'only one value'],
-      ['\u0000K', 'CodecLine', 1.5, ['sku', 'qty'], 'x', 3],
       ['\u0000K', 'CodecLine', 1, 'sku', 'x'],
     ]) {
       const error = decodeError(rawBytes(tree));
@@ -84,6 +83,22 @@ describe('codec: registered class instances', () => {
       expect(error.message).toContain('a stored class definition is malformed');
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  // Regression: a negative stored version asked the user to "add migrations: { -5: ... }".
+  it('says a stored version no code writes is damaged data, in both stored forms', () => {
+    for (const version of [-5, 0, 1.5, '1', null, [1, 'Base'], [1, 'Base', -1], [1, 2, 1]]) {
+      for (const tree of [
+        ['\u0000K', 'CodecLine', version, ['sku', 'qty'], 'x', 3],
+        ['\u0000C', 'CodecLine', version, { sku: 'x', qty: 3 }],
+      ]) {
+        const error = decodeError(rawBytes(tree));
+        expect(error.kind).toBe('Deserialize');
+        expect(error.message).toBe(
+          `Cannot restore key "k" of checkpoint "c": k: the stored class "CodecLine" has the version ${JSON.stringify(version)}, which no code writes (versions are whole numbers from 1); the data is damaged.`,
+        );
+      }
+    }
   });
 
   it('refuses a definition of a class this process does not know, naming it', () => {

@@ -9,7 +9,13 @@ import {
 } from 'class-transformer';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Checkpointable, CheckpointField, CheckpointManager, MemoryStorage } from 'checkpointable';
+import {
+  Checkpointable,
+  CheckpointError,
+  CheckpointField,
+  CheckpointManager,
+  MemoryStorage,
+} from 'checkpointable';
 
 @Checkpointable({ name: 'Ct.Address' })
 class Address {
@@ -138,5 +144,57 @@ describe('class-transformer interoperability', () => {
     );
     // @Expose renames the property only in class-transformer's plain form.
     expect(instanceToPlain(account)).toHaveProperty('display_name', 'Ada');
+  });
+});
+
+/** Transforms that throw on the value 'bad', one for each direction. */
+@Checkpointable({ name: 'Ct.Fragile' })
+class Fragile {
+  @CheckpointField()
+  @Transform(
+    ({ value }) => {
+      if (value === 'bad') throw new TypeError('cannot read bad');
+      return value as string;
+    },
+    { toClassOnly: true },
+  )
+  onRestore!: string;
+
+  @CheckpointField()
+  @Transform(
+    ({ value }) => {
+      if (value === 'bad') throw new TypeError('cannot write bad');
+      return value as string;
+    },
+    { toPlainOnly: true },
+  )
+  onSave!: string;
+}
+
+describe('class-transformer transforms that throw', () => {
+  // Regression: the transform's own error escaped untyped.
+  it('are Serialize when saving and Deserialize when restoring, with the path and the cause', async () => {
+    const saving = await manager
+      .save('ct-fragile-save', {
+        v: Object.assign(new Fragile(), { onRestore: 'ok', onSave: 'bad' }),
+      })
+      .catch((e: unknown) => e);
+    expect(saving).toBeInstanceOf(CheckpointError);
+    expect((saving as CheckpointError).kind).toBe('Serialize');
+    expect((saving as Error).message).toBe(
+      'Cannot save v (key "v" of checkpoint "ct-fragile-save"): reading it threw TypeError (cannot write bad); make the value readable (a getter or Proxy must not throw while it is saved), or save a plain copy.',
+    );
+    expect((saving as Error).cause).toBeInstanceOf(TypeError);
+
+    await manager.save('ct-fragile', {
+      v: Object.assign(new Fragile(), { onRestore: 'bad', onSave: 'ok' }),
+    });
+    const restoring = await manager.restore('ct-fragile', 'v', Fragile).catch((e: unknown) => e);
+    expect(restoring).toBeInstanceOf(CheckpointError);
+    expect((restoring as CheckpointError).kind).toBe('Deserialize');
+    expect((restoring as Error).message).toBe(
+      'Cannot restore key "v" of checkpoint "ct-fragile": v: restoring it threw TypeError (cannot read bad); the application\'s restore code (a class-transformer @Transform) failed on the stored data: fix that code, or restore with the code that wrote it.',
+    );
+    expect((restoring as Error).cause).toBeInstanceOf(TypeError);
   });
 });

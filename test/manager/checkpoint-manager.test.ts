@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  Checkpointable,
+  CheckpointField,
   CheckpointManager,
   FileStorage,
   MANIFEST_KEY,
@@ -19,6 +21,11 @@ import {
   VipCustomer,
 } from '../fixtures/manager/domain';
 import { expectCheckpointError } from '../fixtures/manager/expect-error';
+
+@Checkpointable({ name: 'ListedAtVersion3', version: 3, migrations: { 1: (d) => d, 2: (d) => d } })
+class ListedAtVersion3 {
+  @CheckpointField() n: number = 1;
+}
 
 let storage: Storage;
 let manager: CheckpointManager;
@@ -194,6 +201,10 @@ describe('transactions', () => {
       createdAt: expect.any(Date),
       keys: ['a', 'b'],
       classes: ['Account', 'Customer'],
+      classVersions: [
+        { name: 'Account', version: 1 },
+        { name: 'Customer', version: 1 },
+      ],
     });
     expect((await manager.restore('tx', 'b', Account)).owner).toBe('bob');
     await expectCheckpointError(
@@ -234,10 +245,53 @@ describe('list, remove and prune', () => {
         createdAt: expect.any(Date),
         keys: ['n', 'order'],
         classes: ['LineItem', 'Order', 'VipCustomer'],
+        classVersions: [
+          { name: 'LineItem', version: 1 },
+          { name: 'Order', version: 1 },
+          { name: 'VipCustomer', version: 1 },
+        ],
       },
-      { identifier: 'two', createdAt: expect.any(Date), keys: ['raw'], classes: [] },
+      {
+        identifier: 'two',
+        createdAt: expect.any(Date),
+        keys: ['raw'],
+        classes: [],
+        classVersions: [],
+      },
     ]);
     expect(list[0].createdAt.getTime()).toBeLessThanOrEqual(list[1].createdAt.getTime());
+  });
+
+  // Regression: list() dropped the versions the manifest stores next to the class names.
+  it('reports the version each class was saved at', async () => {
+    const info = await manager.save('versioned', { v: new ListedAtVersion3() });
+    const expected = [{ name: 'ListedAtVersion3', version: 3 }];
+    expect(info.classVersions).toEqual(expected);
+    expect((await manager.list()).map((c) => [c.classes, c.classVersions])).toEqual([
+      [['ListedAtVersion3'], expected],
+    ]);
+  });
+
+  it('treats a manifest with a damaged class entry as no manifest, without crashing', async () => {
+    for (const [id, classes] of [
+      ['null-entry', [null]],
+      ['negative-version', [{ name: 'X', version: -1 }]],
+      ['numeric-name', [{ name: 7, version: 1 }]],
+    ] as const) {
+      const draft = await storage.createCheckpoint(id);
+      await draft.put('raw', 1);
+      await draft.put(MANIFEST_KEY, { format: 1, keys: ['raw'], classes });
+      await (await storage.commitCheckpoint(draft)).release();
+    }
+    const list = await manager.list();
+    expect(list.map((c) => [c.identifier, c.keys, c.classes, c.classVersions])).toEqual(
+      expect.arrayContaining([
+        ['null-entry', ['raw'], [], []],
+        ['negative-version', ['raw'], [], []],
+        ['numeric-name', ['raw'], [], []],
+      ]),
+    );
+    expect(list).toHaveLength(3);
   });
 
   it('prunes all but the newest keepLast', async () => {

@@ -547,6 +547,75 @@ const CATALOGUE: Row[] = [
       await saved.get('b', Date);
     },
   ],
+  // Codec limits and stored class data (one block).
+  [
+    'stored instance with a negative class version',
+    'Deserialize',
+    async () =>
+      readThrough(
+        ctx.bare,
+        await plant(codecBytes('["\\u0000C","BadInputWidget",-5,{"label":"x"}]')),
+      ),
+  ],
+  [
+    'stored instance with a field the class does not declare',
+    'Version',
+    async () =>
+      readThrough(
+        ctx.bare,
+        await plant(codecBytes('["\\u0000C","BadInputWidget",1,{"label":"x","fullName":"y"}]')),
+      ),
+  ],
+  [
+    'codec bytes naming one blob a thousand times',
+    'Deserialize',
+    async () => {
+      const json = Buffer.from(JSON.stringify(Array.from({ length: 1000 }, () => '\u0000x0')));
+      const sizes = Buffer.alloc(12);
+      sizes.writeUInt32LE(json.length, 0);
+      sizes.writeUInt32LE(1, 4);
+      sizes.writeUInt32LE(65536, 8);
+      const bytes = Buffer.concat([
+        Buffer.from('CPV\u0001', 'latin1'),
+        sizes.subarray(0, 4),
+        json,
+        sizes.subarray(4),
+        Buffer.alloc(65536),
+      ]);
+      return readThrough(ctx.bare, await plant(bytes));
+    },
+  ],
+  [
+    'a stored bigint of 5,000,000 digits',
+    'Deserialize',
+    async () =>
+      readThrough(ctx.bare, await plant(codecBytes(`"\\u0000b${'7'.repeat(5_000_000)}"`))),
+  ],
+  [
+    'codec bytes nested 1,000,000 deep',
+    'Deserialize',
+    async () => readThrough(ctx.bare, await plant(codecBytes('['.repeat(1e6) + ']'.repeat(1e6)))),
+  ],
+  [
+    'put of a bigint of more than 1,000,000 digits',
+    'Serialize',
+    async () => {
+      await using draft = await ctx.storage.createCheckpoint(`draft-${planted++}`);
+      await draft.put('v', { n: 10n ** 1_000_000n });
+    },
+  ],
+  [
+    'put of a value whose getter throws',
+    'Serialize',
+    async () => {
+      await using draft = await ctx.storage.createCheckpoint(`draft-${planted++}`);
+      await draft.put('v', {
+        get broken(): never {
+          throw new RangeError('Invalid string length');
+        },
+      });
+    },
+  ],
   [
     'decorator misuse: a field whose type cannot be known (a union)',
     'Metadata',

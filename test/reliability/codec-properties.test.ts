@@ -1,4 +1,10 @@
-import { CheckpointError, decodeValue, encodeValue } from 'checkpointable';
+import {
+  Checkpointable,
+  CheckpointError,
+  CheckpointField,
+  decodeValue,
+  encodeValue,
+} from 'checkpointable';
 import { FIDELITY_CASES } from 'checkpointable/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -36,13 +42,13 @@ const leaves = fc.oneof(
   fc.float64Array({ maxLength: 4 }),
 );
 
-/** Arbitrary trees of every value kind DESIGN.md section 5 lists. */
+/** Arbitrary trees of every value kind the codec stores. */
 const trees = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaves, tie('container')),
   container: fc.oneof(
     fc.array(tie('value'), { maxLength: 5 }),
-    // Null-prototype objects come back with Object.prototype (not in the contract's list).
-    fc.dictionary(keys, tie('value'), { maxKeys: 5, noNullPrototype: true }),
+    // Null-prototype objects included: they come back without a prototype.
+    fc.dictionary(keys, tie('value'), { maxKeys: 5 }),
     fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((e) => new Map(e)),
     fc.array(tie('value'), { maxLength: 4 }).map((e) => new Set(e)),
   ),
@@ -194,3 +200,122 @@ function mutate(root: unknown): void {
     else (node as Record<string, unknown>).mutated = true;
   }
 }
+
+/** Codec bytes around a JSON text and blob table (layout in src/codec/format.ts). */
+function craft(json: string, blobs: Uint8Array[]): Buffer {
+  const text = Buffer.from(json, 'utf8');
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n, 0);
+    return b;
+  };
+  const parts = [Buffer.from('CPV\u0001', 'latin1'), u32(text.length), text, u32(blobs.length)];
+  for (const b of blobs) parts.push(u32(b.length), Buffer.from(b));
+  return Buffer.concat(parts);
+}
+
+/** The bytes of every binary object reachable from `value`, counted once per object. */
+function binaryBytes(value: unknown, seen = new Set<object>()): number {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return 0;
+  seen.add(value);
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value.byteLength;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.reduce((sum: number, c) => sum + binaryBytes(c, seen), 0);
+}
+
+@Checkpointable({ name: 'PropertyPoint', version: 3, migrations: { 1: (d) => d, 2: (d) => d } })
+class PropertyPoint {
+  @CheckpointField() x: number = 0;
+}
+void PropertyPoint;
+
+describe('codec property: stored bytes never cost much more than their size to read', () => {
+  const binaryTag = fc.constantFrom('x', 'B', 'TUint8Array:', 'TFloat64Array:', 'TArrayBuffer:');
+
+  it(`tags naming blobs at random decode to at most the input's bytes, or Deserialize (${RUNS} runs)`, () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc
+            .uint8Array({ minLength: 256, maxLength: 1024 })
+            .map((b) => b.subarray(0, b.length & ~7)),
+          { minLength: 1, maxLength: 4 },
+        ),
+        // Many tags over few large blobs: copying a blob per tag would exceed the input.
+        fc.array(fc.tuple(binaryTag, fc.nat(5)), { minLength: 8, maxLength: 40 }),
+        (blobs, refs) => {
+          const bytes = craft(
+            JSON.stringify(refs.map(([t, i]) => `\u0000${t}${i % blobs.length}`)),
+            blobs,
+          );
+          let value: unknown;
+          try {
+            value = decodeValue(bytes);
+          } catch (error) {
+            expect(error).toBeInstanceOf(CheckpointError);
+            expect((error as CheckpointError).kind).toBe('Deserialize');
+            return;
+          }
+          expect(binaryBytes(value)).toBeLessThanOrEqual(bytes.length);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`any stored class version decodes or is Deserialize/Version, never a bogus migration hint (${RUNS} runs)`, () => {
+    const versions = fc.oneof(
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.double(),
+      fc.string({ maxLength: 4 }),
+      fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.string({ maxLength: 3 })), {
+        maxLength: 5,
+      }),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(versions, fc.constantFrom('C', 'K'), (version, form) => {
+        const tree =
+          form === 'C'
+            ? ['\u0000C', 'PropertyPoint', version, { x: 1 }]
+            : ['\u0000K', 'PropertyPoint', version, ['x'], 1];
+        try {
+          decodeValue(craft(JSON.stringify(tree), []));
+        } catch (error) {
+          expect(error).toBeInstanceOf(CheckpointError);
+          expect(['Deserialize', 'Version']).toContain((error as CheckpointError).kind);
+          // Version speaks of upgrading; only a real version (a whole number from 1) may get it.
+          if ((error as CheckpointError).kind === 'Version') {
+            const own = Array.isArray(version) ? version[0] : version;
+            expect(Number.isSafeInteger(own) && (own as number) >= 1).toBe(true);
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('values nested to the limit round-trip, strings full of brackets and quotes included; deeper is Serialize', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 990, max: 1010 }),
+        fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', 'a'), maxLength: 20 }),
+        (depth, text) => {
+          let value: unknown = text;
+          for (let i = 0; i < depth; i++) value = i % 2 ? { [text]: value } : [value, text];
+          let bytes: Buffer;
+          try {
+            bytes = encodeValue(value);
+          } catch (error) {
+            expect(depth).toBeGreaterThan(1000);
+            expect((error as CheckpointError).kind).toBe('Serialize');
+            return;
+          }
+          expect(depth).toBeLessThanOrEqual(1000);
+          expect(exactMismatch(decodeValue(bytes), value)).toBeUndefined();
+        },
+      ),
+      { numRuns: Math.min(RUNS, 60) },
+    );
+  });
+});

@@ -18,7 +18,8 @@ const RUNS = STRESS ? 2000 : 150;
 /** Not a speed limit: only a guard against a hang, sized for the stress run. */
 const HANG_GUARD_MS = STRESS ? 3600_000 : 600_000;
 
-@Checkpointable({ name: 'PropertyNode' })
+/** At version 2, so that its subclass stores a parent version and list() reports it. */
+@Checkpointable({ name: 'PropertyNode', version: 2, migrations: { 1: (data) => data } })
 class GraphNode {
   @CheckpointField() id!: number;
   @CheckpointField() label!: string;
@@ -109,7 +110,15 @@ describe('manager property: arbitrary graphs of @Checkpointable classes round-tr
           await fc.assert(
             fc.asyncProperty(graphs, async (graph) => {
               const id = `graph-${n++}`;
-              await manager.save(id, { graph, first: graph.nodes[0] });
+              const info = await manager.save(id, { graph, first: graph.nodes[0] });
+              // The classes with an instance in the graph, each with the version it was saved at.
+              const has = (special: boolean) =>
+                graph.nodes.some((x) => x instanceof SpecialNode === special);
+              expect(info.classVersions).toEqual([
+                { name: 'PropertyGraph', version: 1 },
+                ...(has(false) ? [{ name: 'PropertyNode', version: 2 }] : []),
+                ...(has(true) ? [{ name: 'PropertySpecialNode', version: 1 }] : []),
+              ]);
               const back = await manager.restore(id, 'graph', Graph);
               expect(back).toBeInstanceOf(Graph);
               expect(exactMismatch(back, graph)).toBeUndefined();
