@@ -4,7 +4,7 @@ import type { ClassType } from '../codec/restore-as';
 import { metadataRegistry } from '../decorators/metadata-registry';
 import { CHECKPOINT_STORAGE } from '../di/checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
-import { assertValidName } from '../storage/names';
+import { assertValidName, sortNames } from '../storage/names';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import {
   CheckpointTransaction,
@@ -13,6 +13,14 @@ import {
   type EncodedEntry,
 } from './checkpoint-transaction';
 import { MANIFEST_KEY, parseManifest } from './manifest';
+import { CheckpointSeries, type SeriesOptions } from './checkpoint-series';
+import { listIdentifiersWithPrefix } from '../storage/prefix-listing';
+import {
+  isSeriesIdentifier,
+  parseSeriesIdentifier,
+  reservedIdentifier,
+  SERIES_PREFIX,
+} from './series-identifier';
 
 /**
  * Options of {@link CheckpointManager.prune}; a checkpoint is removed when no rule keeps it.
@@ -67,6 +75,8 @@ export interface PruneResult {
 @injectable()
 export class CheckpointManager implements AsyncDisposable {
   readonly #transactions = new Set<CheckpointTransaction>();
+  readonly #beforeClose = new Set<() => Promise<void>>();
+  #closing: Promise<void> | undefined;
   #closed = false;
 
   /**
@@ -81,7 +91,8 @@ export class CheckpointManager implements AsyncDisposable {
    *
    * @throws {CheckpointError} `Serialize` naming the path to a value that cannot be saved (an
    *   instance of a class without `@Checkpointable`, a function, ...), `AlreadyExists`,
-   *   `InvalidIdentifier`; nothing is committed then
+   *   `InvalidIdentifier` (also for identifiers starting with `@series:`, which belong to
+   *   {@link series}); nothing is committed then
    *
    * @example
    * ```ts
@@ -94,6 +105,7 @@ export class CheckpointManager implements AsyncDisposable {
     try {
       this.#assertOpen();
       assertValidName('identifier', identifier);
+      if (isSeriesIdentifier(identifier)) throw reservedIdentifier(identifier, 'save');
       if (values === null || typeof values !== 'object' || Array.isArray(values)) {
         throw new CheckpointError(
           'Serialize',
@@ -110,7 +122,7 @@ export class CheckpointManager implements AsyncDisposable {
   }
 
   async #commitEntries(identifier: string, entries: EncodedEntry[]): Promise<CheckpointInfo> {
-    const tx = await this.begin(identifier);
+    const tx = await this.#begin(identifier);
     try {
       for (const entry of entries) await tx.write(entry);
       return await tx.commit();
@@ -186,7 +198,8 @@ export class CheckpointManager implements AsyncDisposable {
 
   /**
    * Opens a transaction: add values one by one, then commit them all at once.
-   * @throws {CheckpointError} `AlreadyExists`, `InvalidIdentifier`
+   * @throws {CheckpointError} `AlreadyExists`, `InvalidIdentifier` (also for identifiers
+   *   starting with `@series:`, which belong to {@link series})
    *
    * @example
    * ```ts
@@ -196,6 +209,12 @@ export class CheckpointManager implements AsyncDisposable {
    * ```
    */
   async begin(identifier: string): Promise<CheckpointTransaction> {
+    this.#assertOpen();
+    if (isSeriesIdentifier(identifier)) throw reservedIdentifier(identifier, 'begin');
+    return this.#begin(identifier);
+  }
+
+  async #begin(identifier: string): Promise<CheckpointTransaction> {
     this.#assertOpen();
     const draft = await this.storage.createCheckpoint(identifier);
     const tx = new CheckpointTransaction(this.storage, draft, (t) => this.#transactions.delete(t));
@@ -317,6 +336,68 @@ export class CheckpointManager implements AsyncDisposable {
   }
 
   /**
+   * A named history of checkpoints in this storage: the library picks identifiers
+   * (`@series:<name>:<sequence>`), applies retention after each save and turns a stale
+   * writer into a `Conflict`. Each call returns a new handle.
+   *
+   * @throws {CheckpointError} `InvalidIdentifier` for a bad name (identifier grammar, no
+   *   `:`, at most 200 characters); `Other` for a bad option
+   *
+   * @example
+   * ```ts
+   * const orders = manager.series('orders', { keepLast: 10 });
+   * await orders.save({ book });
+   * ```
+   */
+  series(name: string, options: SeriesOptions = {}): CheckpointSeries {
+    this.#assertOpen();
+    return new CheckpointSeries(name, options, {
+      manager: this,
+      storage: this.storage,
+      commit: (identifier, entries) => this.#commitEntries(identifier, entries),
+    });
+  }
+
+  /**
+   * The names of the series with at least one checkpoint, sorted. Reads identifiers only.
+   *
+   * @throws {CheckpointError} `Integrity` when an identifier in the reserved `@series:`
+   *   namespace is malformed (it was not written by a series)
+   *
+   * @example
+   * ```ts
+   * await manager.seriesNames(); // ['audit', 'orders']
+   * ```
+   */
+  async seriesNames(): Promise<string[]> {
+    this.#assertOpen();
+    const names = new Set<string>();
+    for (const identifier of await listIdentifiersWithPrefix(this.storage, SERIES_PREFIX)) {
+      const parsed = parseSeriesIdentifier(identifier);
+      if (parsed === undefined) {
+        throw new CheckpointError(
+          'Integrity',
+          `The storage holds ${quote(identifier)} in the reserved ${quote(SERIES_PREFIX)} namespace, but it is not a series identifier; it was not written by a series. Remove it with manager.remove(${quote(identifier)}).`,
+          { identifier },
+        );
+      }
+      names.add(parsed.series);
+    }
+    // Sorted again: '@series:a-b:' lists before '@series:a:', but 'a' sorts before 'a-b'.
+    return sortNames([...names]);
+  }
+
+  /**
+   * Runs `hook` at the start of {@link close}, while the manager is still open (final saves
+   * of automatic state); returns a function that unregisters it.
+   * @internal
+   */
+  beforeClose(hook: () => Promise<void>): () => void {
+    this.#beforeClose.add(hook);
+    return () => this.#beforeClose.delete(hook);
+  }
+
+  /**
    * Discards open transactions and closes the storage. Idempotent; afterwards every method
    * fails with `Released`.
    *
@@ -325,11 +406,19 @@ export class CheckpointManager implements AsyncDisposable {
    * process.on('SIGTERM', () => void manager.close());
    * ```
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const hook of [...this.#beforeClose]) await hook().catch((e: unknown) => failures.push(e));
+    this.#beforeClose.clear();
     this.#closed = true;
     for (const tx of [...this.#transactions]) await tx.discard();
     await this.storage.close();
+    if (failures.length > 0) throw failures[0];
   }
 
   /**

@@ -2,3 +2,18 @@
 export { CheckpointManager, type PruneOptions, type PruneResult } from './checkpoint-manager';
 export { CheckpointTransaction, type CheckpointInfo } from './checkpoint-transaction';
 export { MANIFEST_KEY, type Manifest } from './manifest';
+export {
+  CheckpointSeries,
+  type SeriesOptions,
+  type SeriesCheckpointInfo,
+  type SeriesSaveInfo,
+  type SeriesHistoryOptions,
+} from './checkpoint-series';
+export {
+  formatSeriesIdentifier,
+  parseSeriesIdentifier,
+  isSeriesIdentifier,
+  assertValidSeriesName,
+  SERIES_PREFIX,
+  MAX_SERIES_NAME_LENGTH,
+} from './series-identifier';

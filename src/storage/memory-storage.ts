@@ -1,6 +1,7 @@
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
+import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from './prefix-listing';
 import type { CommittedCheckpoint, Storage } from './storage';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 
@@ -26,7 +27,10 @@ interface StoredCheckpoint {
  * await saved.get('n'); // 1
  * ```
  */
-export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
+export class MemoryStorage
+  extends BaseStorage<MemoryUncommittedCheckpoint>
+  implements PrefixListing
+{
   protected readonly storageName = 'MemoryStorage';
   readonly #committed = new Map<string, StoredCheckpoint>();
 
@@ -68,6 +72,23 @@ export class MemoryStorage extends BaseStorage<MemoryUncommittedCheckpoint> {
 
   protected async doList(): Promise<string[]> {
     return [...this.#committed.keys()];
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in order (see {@link PrefixListing}).
+   * @throws {CheckpointError} `Released` once closed
+   *
+   * @example
+   * ```ts
+   * await storage.checkpointIdentifiersWithPrefix('@series:orders:', { descending: true, limit: 1 });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options?: PrefixListingOptions,
+  ): Promise<string[]> {
+    this.assertOpen();
+    return selectWithPrefix(this.#committed.keys(), prefix, options);
   }
 
   protected async doClose(): Promise<void> {

@@ -1,5 +1,10 @@
 import { BaseCommittedCheckpoint, BaseUncommittedCheckpoint } from '../storage/base-checkpoints';
 import { BaseStorage } from '../storage/base-storage';
+import {
+  listIdentifiersWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
 import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../storage/storage';
 
 /**
@@ -17,7 +22,10 @@ import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../sto
  * }
  * ```
  */
-export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheckpoint> {
+export abstract class WrapperStorage
+  extends BaseStorage<WrappedUncommittedCheckpoint>
+  implements PrefixListing
+{
   /** @param inner the storage this wrapper adds its behaviour to */
   constructor(readonly inner: Storage) {
     super();
@@ -73,6 +81,23 @@ export abstract class WrapperStorage extends BaseStorage<WrappedUncommittedCheck
 
   protected doList(): Promise<string[]> {
     return this.inner.checkpointIdentifiers();
+  }
+
+  /**
+   * Passes a prefix listing through to `inner` (listing `inner` in full when it has no
+   * prefix listing of its own); see {@link PrefixListing}.
+   *
+   * @example
+   * ```ts
+   * await wrapper.checkpointIdentifiersWithPrefix('@series:orders:', { limit: 10 });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options?: PrefixListingOptions,
+  ): Promise<string[]> {
+    this.assertOpen();
+    return listIdentifiersWithPrefix(this.inner, prefix, options);
   }
 
   protected doClose(): Promise<void> {
