@@ -170,9 +170,6 @@ export class CheckpointingHandle {
     for (const detach of this.#detach.splice(0)) detach();
     // While a signal is handled its handler stays, so that a second signal exits at once.
     if (detachSignals) this.#removeSignalHandlers?.();
-    for (const a of this.#autosaves) {
-      if (trackedServices.get(a.service) === a) trackedServices.delete(a.service);
-    }
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
   }
