@@ -20,8 +20,6 @@ export type SaveTrigger = 'interval' | 'debounce' | 'request' | 'retry' | 'manua
  * ```
  */
 export interface CheckpointingEventMap {
-  /** A service's state was restored at start (`sequence` undefined: nothing saved yet). */
-  restored: { service: object; series: string; sequence: number | undefined };
   /** A save committed a checkpoint. */
   saved: { service: object; series: string; trigger: SaveTrigger; info: SeriesSaveInfo };
   /** A save or its retention failed; see {@link CheckpointingErrorEvent}. */

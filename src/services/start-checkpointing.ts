@@ -66,6 +66,7 @@ export class CheckpointingHandle {
   readonly #autosaves: ServiceAutosave[];
   readonly #events: CheckpointingEvents;
   readonly #detach: (() => void)[] = [];
+  readonly #restored = new Map<object, number | undefined>();
   #removeSignalHandlers: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -88,7 +89,27 @@ export class CheckpointingHandle {
   }
 
   /**
-   * Listens to `restored`, `saved` or `error`; returns the function that stops listening.
+   * The sequence number `service`'s state was restored from at start, or `undefined`
+   * when its series was empty (a first start: the initial values were kept).
+   *
+   * @throws {CheckpointError} `Other` for a service not tracked here
+   *
+   * @example
+   * ```ts
+   * const from = checkpointing.restoredSequence(container.resolve(OrderService)); // 41
+   * ```
+   */
+  restoredSequence(service: object): number | undefined {
+    return this.#restored.get(this.#find(service).service);
+  }
+
+  /** @internal Records what `service` was restored from. */
+  noteRestored(service: object, sequence: number | undefined): void {
+    this.#restored.set(service, sequence);
+  }
+
+  /**
+   * Listens to `saved` or `error`; returns the function that stops listening.
    *
    * @example
    * ```ts
@@ -182,7 +203,7 @@ export class CheckpointingHandle {
     const name = typeof service === 'function' ? service.name : describeService(service);
     throw new CheckpointError(
       'Other',
-      `checkpointing.saveNow(${name}): this service is not tracked by this handle; list its class in startCheckpointing(container, { services: [...] }).`,
+      `checkpointing: ${name} is not tracked by this handle; list its class in startCheckpointing(container, { services: [...] }).`,
     );
   }
 }
@@ -302,8 +323,7 @@ export async function startCheckpointing(
       const autosave = new ServiceAutosave(service, state, series, reporter, retry);
       autosaves.push(autosave);
       trackedServices.set(service, autosave);
-      const sequence = await autosave.start();
-      events.emit('restored', { service, series: state.series, sequence });
+      handle.noteRestored(service, await autosave.start());
     }
   } catch (error) {
     for (const a of autosaves) {
