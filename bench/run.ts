@@ -15,6 +15,7 @@ import { codecBenchmarks } from './workloads/codec';
 import { fileCommitBenchmarks, fileListingBenchmark } from './workloads/file-storage';
 import { largeValueBenchmark } from './workloads/large-value';
 import { optionalBenchmarks } from './workloads/optional';
+import { seriesBenchmarks } from './workloads/series';
 
 interface Group {
   name: string;
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     { name: 'file-commit', run: () => fileCommitBenchmarks(io) },
     { name: 'file-listing', run: () => fileListingBenchmark(cpu, 10_000) },
     ...optionalBenchmarks({ cpu, io, quick }),
+    { name: 'series', run: () => seriesBenchmarks({ cpu, io, quick }) },
     { name: 'large-value', run: () => largeValueBenchmark(100, quick ? 1 : 3, quick) },
   ];
 
