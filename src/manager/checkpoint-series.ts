@@ -124,6 +124,8 @@ export class CheckpointSeries {
   readonly #olderThan: Date | number | undefined;
   readonly #onConflict: 'fail' | 'overwrite-latest';
   #seen: number | undefined;
+  /** The last save of this handle: its saves run one after another, in call order. */
+  #tail: Promise<unknown> = Promise.resolve();
 
   /**
    * @internal Created by `manager.series(name, options)`.
@@ -184,7 +186,7 @@ export class CheckpointSeries {
   /**
    * Commits `values` (one key each, as `manager.save` takes them) as the next checkpoint
    * of the series, then applies retention. Every value is encoded before this returns its
-   * promise.
+   * promise; saves through one handle commit one after another, in call order.
    *
    * @throws {CheckpointError} `Conflict` naming the sequence this handle started from and
    *   the one now latest, when the series moved on (or this handle has seen nothing and
@@ -214,10 +216,17 @@ export class CheckpointSeries {
 
   /**
    * Commits already encoded entries as the next checkpoint (what `save` and automatic
-   * state use).
+   * state use). Saves of one handle are queued: each starts from what the previous one
+   * committed, so a handle never conflicts with itself.
    * @internal
    */
-  async saveEntries(entries: EncodedEntry[]): Promise<SeriesSaveInfo> {
+  saveEntries(entries: EncodedEntry[]): Promise<SeriesSaveInfo> {
+    const run = this.#tail.then(() => this.#save(entries));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #save(entries: EncodedEntry[]): Promise<SeriesSaveInfo> {
     const seen = this.#seen;
     const latest = await this.#latestSequence();
     let next: number;

@@ -116,6 +116,14 @@ describe.each(backends)('series on %s', (_name, open) => {
     expect(into.orders).toEqual(['a', 'b', 'c']);
   });
 
+  it('queues concurrent saves of one handle instead of conflicting with itself', async () => {
+    const orders = manager.series('orders');
+    await orders.latest();
+    const infos = await Promise.all([1, 2, 3].map((n) => orders.save({ book: book(`${n}`) })));
+    expect(infos.map((i) => i.sequence)).toEqual([1, 2, 3]);
+    expect((await orders.restoreLatest('book', Book))!.orders).toEqual(['3']);
+  });
+
   it('keeps series apart from each other and from user checkpoints', async () => {
     await manager.save('orders-1', { book: book('user') });
     await manager.series('orders').save({ book: book('o') });
