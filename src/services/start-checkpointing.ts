@@ -332,7 +332,22 @@ export async function startCheckpointing(
     }
     throw error;
   }
+  // Three ways the app may end, each running the final saves before anything closes:
+  // the manager closing (it runs this hook before closing the storage); this container
+  // being disposed, which disposes what it constructed, the disposer below included,
+  // even when the manager belongs to a parent container; and the event loop running
+  // empty without a stop() (the timers are unref'd and do not keep the process alive).
   handle.addDetach(manager.beforeClose(() => handle.stop()));
+  container.resolve(
+    class CheckpointingDisposer {
+      dispose(): Promise<void> {
+        return handle.stop();
+      }
+    },
+  );
+  const onBeforeExit = () => void handle.stop().catch(() => undefined);
+  process.once('beforeExit', onBeforeExit);
+  handle.addDetach(() => process.removeListener('beforeExit', onBeforeExit));
   if (signals) handle.handleSignals();
   return handle;
 }

@@ -240,6 +240,22 @@ describe('shutdown', () => {
   });
 });
 
+describe('child containers', () => {
+  it("disposing the child runs its services' final saves; the parent's manager stays open", async () => {
+    const { di: parent, manager } = await setUp();
+    const child = parent.createChildContainer();
+    await startCheckpointing(child, { services: [Orders] });
+    const orders = child.resolve(Orders);
+    expect(orders).not.toBe(parent.isRegistered(Orders) ? parent.resolve(Orders) : undefined);
+    orders.placed.push('saved by child.dispose()');
+    await child.dispose();
+    expect((await manager.series('svc.orders').restoreLatest('state')) as Orders).toMatchObject({
+      placed: ['saved by child.dispose()'],
+    });
+    await parent.dispose();
+  });
+});
+
 describe('failures', () => {
   it('retries a failed save with backoff, keeps the previous checkpoint, reports each failure', async () => {
     const { di, wrapper, manager } = await setUp();

@@ -38,6 +38,14 @@ describe('signals: true, in real processes', () => {
     expect(await latestCount(folder)).toBe(2);
   });
 
+  it('a process whose event loop runs empty without stop() still runs the final save', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'cp-signals-'));
+    const child = startChild(SERVICE, [folder, 'natural']);
+    expect(await child.exited).toBe(0);
+    expect(child.lines).toEqual(['ready 0']);
+    expect(await latestCount(folder)).toBe(1);
+  });
+
   it('a second signal exits at once while the final save hangs', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'cp-signals-'));
     const child = startChild(SERVICE, [folder, 'hold']);
