@@ -84,7 +84,14 @@ export async function listIdentifiersWithPrefix(
     assertListing(listed, prefix, options);
     return listed;
   }
-  return selectWithPrefix(await storage.checkpointIdentifiers(), prefix, options);
+  const all: unknown = await storage.checkpointIdentifiers();
+  if (!Array.isArray(all) || all.some((id) => typeof id !== 'string')) {
+    throw new CheckpointError(
+      'Integrity',
+      "The storage's checkpointIdentifiers() did not answer an array of identifiers; the storage is broken or not a checkpoint storage.",
+    );
+  }
+  return selectWithPrefix(all as string[], prefix, options);
 }
 
 /**

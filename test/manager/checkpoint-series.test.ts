@@ -312,5 +312,15 @@ describe('prefix listing', () => {
       checkpointIdentifiersWithPrefix: async () => ['a:2', 'a:1'],
     });
     await expectCheckpointError(() => listIdentifiersWithPrefix(unordered, 'a:'), 'Integrity');
+    // Without a prefix listing, the full listing is checked too.
+    const garbled = {
+      ...MemoryStorage.create(),
+      checkpointIdentifiers: async () => ['a:1', 42] as unknown as string[],
+    } as Storage;
+    await expectCheckpointError(
+      () => listIdentifiersWithPrefix(garbled, 'a:'),
+      'Integrity',
+      "The storage's checkpointIdentifiers() did not answer an array of identifiers; the storage is broken or not a checkpoint storage.",
+    );
   });
 });

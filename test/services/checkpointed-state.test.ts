@@ -176,6 +176,13 @@ describe('startCheckpointing', () => {
       () => startCheckpointing(di, { services: [Transient] }),
       'Initialization',
     );
+    const running = await startCheckpointing(di, { services: [Orders] });
+    await expectCheckpointError(
+      () => startCheckpointing(di, { services: [Orders] }),
+      'Initialization',
+      'startCheckpointing(): this Orders instance is already checkpointed by an earlier startCheckpointing(); stop that one first (checkpointing.stop()).',
+    );
+    await running.stop();
     expect(() => requestSave(new Orders())).toThrow(
       'requestSave() on Orders: its checkpointing has not started, so this change would not be saved; call await startCheckpointing(container, { services: [Orders] }) before the service takes work, and use the instance the container resolves.',
     );
@@ -206,6 +213,22 @@ describe('shutdown', () => {
     await expectCheckpointError(() => checkpointing.saveNow(), 'Released');
     await checkpointing.stop(); // idempotent
     await di.dispose();
+  });
+
+  it('manager.close() runs the final saves first, then closes the storage', async () => {
+    const storage = new MemoryStorage();
+    const { di, manager } = await setUp(storage);
+    await startCheckpointing(di, { services: [Orders] });
+    di.resolve(Orders).placed.push('saved at close');
+    const atClose: string[][] = [];
+    const close = storage.close.bind(storage);
+    storage.close = async () => {
+      atClose.push(await storage.checkpointIdentifiers());
+      await close();
+    };
+    await manager.close();
+    expect(atClose).toEqual([['@series:svc.orders:000000000001']]);
+    await expectCheckpointError(() => requestSave(di.resolve(Orders)), 'Released');
   });
 
   it('onShutdown: false skips the final save', async () => {
