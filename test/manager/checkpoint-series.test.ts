@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Checkpointable,
   CheckpointField,
@@ -14,7 +14,11 @@ import {
   parseSeriesIdentifier,
   type Storage,
 } from 'checkpointable';
+import { PostgresStorage } from 'checkpointable/postgres';
+import { RedisStorage } from 'checkpointable/redis';
 import { expectCheckpointError } from '../fixtures/manager/expect-error';
+import { DATABASE_URL, postgresAnswers, TestTables } from '../postgres/postgres-server';
+import { REDIS_URL, redisAnswers, TestPrefixes } from '../redis/redis-server';
 
 @Checkpointable({ name: 'test.series.Book' })
 class Book {
@@ -69,10 +73,29 @@ describe('series identifiers', () => {
   });
 });
 
+const tables = new TestTables();
+const prefixes = new TestPrefixes();
+afterAll(async () => {
+  await tables.dropAll();
+  await prefixes.dropAll();
+});
+
 const backends: [string, () => Promise<Storage>][] = [
   ['MemoryStorage', async () => MemoryStorage.create()],
   ['FileStorage', () => FileStorage.open(mkdtempSync(join(tmpdir(), 'cp-series-')))],
 ];
+if (postgresAnswers()) {
+  backends.push([
+    'PostgresStorage',
+    () => PostgresStorage.open({ connectionString: DATABASE_URL, table: tables.next() }),
+  ]);
+}
+if (redisAnswers()) {
+  backends.push([
+    'RedisStorage',
+    () => RedisStorage.open({ url: REDIS_URL, prefix: prefixes.next() }),
+  ]);
+}
 
 describe.each(backends)('series on %s', (_name, open) => {
   let storage: Storage;
