@@ -1,10 +1,24 @@
 import { CheckpointError, quote } from '../errors';
 import { nameProblem } from '../storage/names';
 
-/** The prefix every series checkpoint identifier starts with; reserved for series. */
+/**
+ * The prefix every series checkpoint identifier starts with; reserved for series.
+ *
+ * @example
+ * ```ts
+ * const mine = (await storage.checkpointIdentifiers()).filter((id) => !id.startsWith(SERIES_PREFIX));
+ * ```
+ */
 export const SERIES_PREFIX = '@series:';
 
-/** The longest series name accepted, so that a series identifier stays a valid identifier. */
+/**
+ * The longest series name accepted, so that a series identifier stays a valid identifier.
+ *
+ * @example
+ * ```ts
+ * const name = tenantId.slice(0, MAX_SERIES_NAME_LENGTH);
+ * ```
+ */
 export const MAX_SERIES_NAME_LENGTH = 200;
 
 /** The number of decimal digits of a sequence number in an identifier. */

@@ -4,7 +4,14 @@ import { encodeEntry, type EncodedEntry } from '../manager/checkpoint-transactio
 import { SERIES_PREFIX } from '../manager/series-identifier';
 import type { CheckpointedStateOptions } from './checkpointed-state';
 
-/** The key under which a service's state is saved in each checkpoint of its series. */
+/**
+ * The key under which a service's state is saved in each checkpoint of its series.
+ *
+ * @example
+ * ```ts
+ * const state = await manager.series('orders').restoreLatest(STATE_KEY, OrderService);
+ * ```
+ */
 export const STATE_KEY = 'state';
 
 /**
