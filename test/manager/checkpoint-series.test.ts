@@ -17,6 +17,7 @@ import {
 import { PostgresStorage } from 'checkpointable/postgres';
 import { RedisStorage } from 'checkpointable/redis';
 import { expectCheckpointError } from '../fixtures/manager/expect-error';
+import { InstrumentedWrapper } from '../fixtures/series/instrumented-wrapper';
 import { DATABASE_URL, postgresAnswers, TestTables } from '../postgres/postgres-server';
 import { REDIS_URL, redisAnswers, TestPrefixes } from '../redis/redis-server';
 
@@ -271,6 +272,33 @@ describe.each(backends)('series on %s', (_name, open) => {
     await expectCheckpointError(() => manager.seriesNames(), 'Integrity');
     await manager.remove('@series:orders:00000000009x');
     expect(await manager.series('orders').latest()).toBeUndefined();
+  });
+});
+
+describe('a stale commit into a number another writer pruned', () => {
+  it('is removed again and answered with Conflict', async () => {
+    const medium = new MemoryStorage();
+    const slow = new InstrumentedWrapper(medium); // writer A's commits wait until released
+    const a = new CheckpointManager(slow).series('orders', { keepLast: 5 });
+    const b = new CheckpointManager(new InstrumentedWrapper(medium)).series('orders', {
+      keepLast: 1,
+    });
+    await a.latest();
+    await a.save({ book: book('1') });
+    slow.hold();
+    const stale = a.save({ book: book('A from 1') }); // passes its check, then waits to commit
+    await new Promise((resolve) => setImmediate(resolve));
+    await b.latest();
+    await b.save({ book: book('B 2') });
+    await b.save({ book: book('B 3') }); // keepLast 1 removes 1 and 2: number 2 is free again
+    expect(await medium.checkpointIdentifiers()).toEqual(['@series:orders:000000000003']);
+    slow.release();
+    await expectCheckpointError(
+      () => stale,
+      'Conflict',
+      `Series "orders" changed under this writer: this handle started from sequence 1, but sequence 3 is now the latest, saved by another process or replica. Nothing was saved, so the newer checkpoint is kept. Restore the latest (series.restoreLatest(...)) and re-apply the change, then save again; a single-writer app that may overwrite can open the series with { onConflict: 'overwrite-latest' }.`,
+    );
+    expect(await medium.checkpointIdentifiers()).toEqual(['@series:orders:000000000003']);
   });
 });
 
