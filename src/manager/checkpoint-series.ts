@@ -260,7 +260,7 @@ export class CheckpointSeries {
       }
     }
     this.#seen = next;
-    const retention = await this.#applyRetention(next, seen);
+    const retention = await this.#applyRetention(next, seen, info.createdAt);
     return { ...info, series: this.name, sequence: next, retention };
   }
 
@@ -407,6 +407,26 @@ export class CheckpointSeries {
     }
   }
 
+  /**
+   * True when `identifier` was committed before `moment` or in the same millisecond (a
+   * tie cannot tell the two cases apart, and a Conflict is the safe answer); false when
+   * it is gone.
+   */
+  async #committedBefore(identifier: string, moment: Date): Promise<boolean> {
+    let saved;
+    try {
+      saved = await this.#access.storage.loadCheckpoint(identifier);
+    } catch (error) {
+      if (CheckpointError.is(error, 'NotFound')) return false;
+      throw error;
+    }
+    try {
+      return saved.createdAt.getTime() <= moment.getTime();
+    } finally {
+      await saved.release();
+    }
+  }
+
   #observe(sequence: number): void {
     if (this.#seen === undefined || sequence > this.#seen) this.#seen = sequence;
   }
@@ -430,34 +450,51 @@ export class CheckpointSeries {
 
   /**
    * Applies `keepLast` and `olderThan` after the save of `saved`. In the default mode it
-   * also checks that no newer checkpoint exists: a writer that saved past `saved` and
-   * pruned its number could let our commit succeed, and the series' latest would then not
-   * be ours.
+   * first checks that no newer checkpoint exists: a writer that saved past `saved` and
+   * pruned its number (by retention or `manager.prune`) could let our commit succeed, and
+   * the series' latest would then not be ours.
    */
   async #applyRetention(
     saved: number,
     seen: number | undefined,
+    createdAt: Date,
   ): Promise<SeriesSaveInfo['retention']> {
     const result: SeriesSaveInfo['retention'] = { removed: [], inUse: [] };
     const keepLast = this.#keepLast;
     const olderThan = this.#olderThan;
-    if (keepLast === undefined && olderThan === undefined) return result;
+    const retained = keepLast !== undefined || olderThan !== undefined;
+    if (!retained && this.#onConflict !== 'fail') return result;
     const { storage } = this.#access;
     let ids: string[];
     try {
-      ids = await listIdentifiersWithPrefix(storage, this.#prefix);
+      // Without retention, the newest identifier is all the check needs.
+      const newestOnly = { descending: true, limit: 1 };
+      ids = await listIdentifiersWithPrefix(storage, this.#prefix, retained ? {} : newestOnly);
       for (const id of ids) this.#sequenceOf(id);
     } catch (error) {
       result.error = asCheckpointError(error);
       return result;
     }
     const newest = this.#sequenceOf(ids.at(-1) ?? this.#identifier(saved));
+    // A newer checkpoint committed before ours means our number had been pruned; one
+    // committed after ours was saved by a writer that saw ours, which is no conflict.
+    // (Creation times come from the storage, or from each writer's clock on FileStorage.)
+    let stale = false;
     if (this.#onConflict === 'fail' && newest > saved) {
+      try {
+        stale = await this.#committedBefore(this.#identifier(newest), createdAt);
+      } catch (error) {
+        result.error = asCheckpointError(error);
+        return result;
+      }
+    }
+    if (stale) {
       const mine = this.#identifier(saved);
       await storage.removeCheckpoint(mine).catch(() => undefined);
       this.#seen = undefined;
       throw seriesConflict(this.name, seen, newest, mine);
     }
+    if (!retained) return result;
     const due = ids.slice(0, Math.max(0, ids.length - (keepLast ?? 1)));
     const cutoff =
       olderThan === undefined

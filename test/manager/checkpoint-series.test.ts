@@ -276,29 +276,68 @@ describe.each(backends)('series on %s', (_name, open) => {
 });
 
 describe('a stale commit into a number another writer pruned', () => {
-  it('is removed again and answered with Conflict', async () => {
+  it.each([{ keepLast: 5 }, {}])(
+    'is removed again and answered with Conflict (%j)',
+    async (options) => {
+      const medium = new MemoryStorage();
+      const slow = new InstrumentedWrapper(medium); // writer A's commits wait until released
+      const a = new CheckpointManager(slow).series('orders', options);
+      const b = new CheckpointManager(new InstrumentedWrapper(medium)).series('orders', {
+        keepLast: 1,
+      });
+      await a.latest();
+      await a.save({ book: book('1') });
+      slow.hold();
+      const stale = a.save({ book: book('A from 1') }); // passes its check, then waits to commit
+      await new Promise((resolve) => setImmediate(resolve));
+      await b.latest();
+      await b.save({ book: book('B 2') });
+      await b.save({ book: book('B 3') }); // keepLast 1 removes 1 and 2: number 2 is free again
+      expect(await medium.checkpointIdentifiers()).toEqual(['@series:orders:000000000003']);
+      slow.release();
+      await expectCheckpointError(
+        () => stale,
+        'Conflict',
+        `Series "orders" changed under this writer: this handle started from sequence 1, but sequence 3 is now the latest, saved by another process or replica. Nothing was saved, so the newer checkpoint is kept. Restore the latest (series.restoreLatest(...)) and re-apply the change, then save again; a single-writer app that may overwrite can open the series with { onConflict: 'overwrite-latest' }.`,
+      );
+      expect(await medium.checkpointIdentifiers()).toEqual(['@series:orders:000000000003']);
+    },
+  );
+});
+
+describe('a newer checkpoint committed right after ours', () => {
+  it('is a writer that saw ours: no Conflict, and ours stays', async () => {
     const medium = new MemoryStorage();
-    const slow = new InstrumentedWrapper(medium); // writer A's commits wait until released
-    const a = new CheckpointManager(slow).series('orders', { keepLast: 5 });
-    const b = new CheckpointManager(new InstrumentedWrapper(medium)).series('orders', {
-      keepLast: 1,
-    });
+    const slow = new InstrumentedWrapper(medium);
+    const a = new CheckpointManager(slow).series('orders');
+    const b = new CheckpointManager(new InstrumentedWrapper(medium)).series('orders');
     await a.latest();
     await a.save({ book: book('1') });
-    slow.hold();
-    const stale = a.save({ book: book('A from 1') }); // passes its check, then waits to commit
-    await new Promise((resolve) => setImmediate(resolve));
-    await b.latest();
-    await b.save({ book: book('B 2') });
-    await b.save({ book: book('B 3') }); // keepLast 1 removes 1 and 2: number 2 is free again
-    expect(await medium.checkpointIdentifiers()).toEqual(['@series:orders:000000000003']);
-    slow.release();
-    await expectCheckpointError(
-      () => stale,
-      'Conflict',
-      `Series "orders" changed under this writer: this handle started from sequence 1, but sequence 3 is now the latest, saved by another process or replica. Nothing was saved, so the newer checkpoint is kept. Restore the latest (series.restoreLatest(...)) and re-apply the change, then save again; a single-writer app that may overwrite can open the series with { onConflict: 'overwrite-latest' }.`,
-    );
-    expect(await medium.checkpointIdentifiers()).toEqual(['@series:orders:000000000003']);
+    let open!: () => void;
+    // A's check after its next commit waits: meanwhile B restores A's checkpoint and saves.
+    const checkAfterCommit = new Promise<void>((resolve) => (open = resolve));
+    let listings = 0;
+    const original = slow.checkpointIdentifiersWithPrefix.bind(slow);
+    slow.checkpointIdentifiersWithPrefix = async (prefix, options) => {
+      if (++listings === 2) await checkAfterCommit; // the 1st is the check before the commit
+      return original(prefix, options);
+    };
+    const saving = a.save({ book: book('A 2') });
+    while (!(await medium.checkpointIdentifiers()).includes('@series:orders:000000000002')) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5)); // B's commit is a later moment
+    expect((await b.restoreLatest('book', Book))!.orders).toEqual(['A 2']);
+    await b.save({ book: book('B 3 on A 2') });
+    open();
+    expect((await saving).sequence).toBe(2);
+    expect(await medium.checkpointIdentifiers()).toEqual([
+      '@series:orders:000000000001',
+      '@series:orders:000000000002',
+      '@series:orders:000000000003',
+    ]);
+    // A is stale now, and its next save says so.
+    await expectCheckpointError(() => a.save({ book: book('A 3') }), 'Conflict');
   });
 });
 
