@@ -6,6 +6,7 @@ import {
   CheckpointField,
   MemoryStorage,
   metadataRegistry,
+  requestSave,
   startCheckpointing,
 } from 'checkpointable';
 import { expectCheckpointError } from '../fixtures/manager/expect-error';
@@ -41,7 +42,23 @@ describe('versions of a service state', () => {
     const second = await setUp(storage);
     const two = await startCheckpointing(second.di, { services: [V2] });
     expect(second.di.resolve(V2).cents).toBe(4100);
+    second.di.resolve(V2).cents += 1; // saved at stop, as version 2
     await two.stop();
+
+    // Old code meeting newer state: nothing starts, and the service says so when used.
+    metadataRegistry.clear();
+    @injectable()
+    @CheckpointedState({ series: 'svc.migrated' })
+    class Old {
+      @CheckpointField() total: number = 0;
+    }
+    const third = await setUp(storage);
+    await expectCheckpointError(
+      () => startCheckpointing(third.di, { services: [Old] }),
+      'Version',
+      'Key "state" of checkpoint "@series:svc.migrated:000000000002": Stored CheckpointedState:svc.migrated has version 2, but this code knows versions up to 1; deploy the newer code that wrote it, or restore with it.',
+    );
+    expect(() => requestSave(third.di.resolve(Old))).toThrow('its checkpointing has not started');
   });
 
   it('accepts @Checkpointable on the class, but the version in one place only', async () => {
