@@ -17,6 +17,7 @@ import { largeValueBenchmark } from './workloads/large-value';
 import { optionalBenchmarks } from './workloads/optional';
 import { langgraphBenchmarks } from './workloads/langgraph';
 import { telemetryBenchmarks } from './workloads/telemetry';
+import { seriesBenchmarks } from './workloads/series';
 
 interface Group {
   name: string;
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     ...optionalBenchmarks({ cpu, io, quick }),
     { name: 'telemetry', run: () => telemetryBenchmarks({ cpu, io }) },
     { name: 'langgraph', run: () => langgraphBenchmarks({ cpu, io }) },
+    { name: 'series', run: () => seriesBenchmarks({ cpu, io, quick }) },
     { name: 'large-value', run: () => largeValueBenchmark(100, quick ? 1 : 3, quick) },
   ];
 

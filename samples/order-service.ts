@@ -1,23 +1,29 @@
 /**
- * A NestJS-style service that keeps its state in checkpoints: `OrderService` is
- * `@injectable()`, receives `CheckpointManager` in its constructor (injected by type), saves
- * its order book after every change and restores the latest one when it starts. Run it
- * twice on one folder: the second run finds the orders of the first.
+ * A service whose state the library checkpoints by itself: `OrderService` declares its
+ * state with `@CheckpointedState` and `@CheckpointField`, and calls `requestSave(this)`
+ * after each change. No identifiers, no listing, no pruning, no save-on-exit code.
  *
- *   node -r @swc-node/register samples/order-service.ts ./var/orders first-order
- *   node -r @swc-node/register samples/order-service.ts ./var/orders second-order
+ * It serves HTTP: `POST /orders?id=...` places an order, `GET /orders` shows the book.
+ * Stop it with SIGTERM (or Ctrl-C): the last changes are saved, then it exits. Start it
+ * again on the same folder and the orders are back.
  *
- * Each run prints one JSON line: what it restored and what it holds now.
+ *   node -r @swc-node/register samples/order-service.ts ./var/orders
+ *   curl -X POST 'http://127.0.0.1:<port>/orders?id=first-order'
+ *
+ * It prints one line when it listens: `listening <port> <JSON summary>`.
  */
 // reflect-metadata before tsyringe, in every entry point: tsyringe reads the constructor
 // parameter types that the decorators below record.
 import 'reflect-metadata';
+import { createServer } from 'node:http';
 import { container, injectable } from 'tsyringe';
 import {
   Checkpointable,
+  CheckpointedState,
   CheckpointField,
-  CheckpointManager,
   registerCheckpointing,
+  requestSave,
+  startCheckpointing,
 } from 'checkpointable';
 
 @Checkpointable({ name: 'sample.OrderLine' })
@@ -39,36 +45,28 @@ class OrderBook {
   @CheckpointField({ type: () => Order }) orders: Map<string, Order> = new Map();
 }
 
-/** The application service. It never sees a storage: only the manager. */
+/**
+ * The application service. Its state is `book`; it is saved 500 ms after a change (and
+ * every 30 s if changed), the newest 10 checkpoints are kept, and a last save runs at
+ * shutdown.
+ */
 @injectable()
+@CheckpointedState({ series: 'orders', every: 30_000, debounce: 500, keepLast: 10 })
 export class OrderService {
-  private book = new OrderBook();
-  private restoredFrom: string | undefined;
+  @CheckpointField() book: OrderBook = new OrderBook();
 
-  // Injected by type: CheckpointManager is imported as a value, not with `import type`.
-  constructor(private readonly checkpoints: CheckpointManager) {}
-
-  /** Restores the newest saved order book, if there is one. */
-  async start(): Promise<void> {
-    const latest = (await this.checkpoints.list()).at(-1);
-    if (latest === undefined) return;
-    this.book = await this.checkpoints.restore(latest.identifier, 'book', OrderBook);
-    this.restoredFrom = latest.identifier;
-  }
-
-  /** Places an order and saves the whole book as a new checkpoint. */
-  async placeOrder(id: string, lines: { sku: string; quantity: number }[]): Promise<void> {
+  /** Places an order; the library saves it. */
+  place(id: string, lines: { sku: string; quantity: number }[]): void {
     const order = Object.assign(new Order(), { id, placedAt: new Date() });
     order.lines = lines.map((line) => Object.assign(new OrderLine(), line));
     this.book.orders.set(id, order);
     this.book.revision++;
-    await this.save();
+    requestSave(this);
   }
 
   /** What the service holds, for printing. */
-  summary(): object {
+  summary(): { revision: number; orders: object[] } {
     return {
-      restoredFrom: this.restoredFrom ?? null,
       revision: this.book.revision,
       orders: [...this.book.orders.values()].map((o) => ({
         id: o.id,
@@ -78,30 +76,46 @@ export class OrderService {
       })),
     };
   }
-
-  private async save(): Promise<void> {
-    // One checkpoint per revision (a committed checkpoint is never overwritten); the
-    // zero-padded number keeps identifiers in order. Old revisions are pruned.
-    const identifier = `orders-${String(this.book.revision).padStart(8, '0')}`;
-    await this.checkpoints.save(identifier, { book: this.book });
-    await this.checkpoints.prune({ keepLast: 3 });
-  }
 }
 
 async function main(): Promise<void> {
-  const [folder = './var/order-service', orderId = `order-${process.pid}`] = process.argv.slice(2);
+  const [folder = './var/order-service'] = process.argv.slice(2);
   await registerCheckpointing(container, {
     storage: `file:${folder}`,
     wrappers: ['checksum', 'guard'],
   });
-  const service = container.resolve(OrderService);
-  await service.start();
-  await service.placeOrder(orderId, [
-    { sku: 'apple', quantity: 3 },
-    { sku: 'pear', quantity: 1 },
-  ]);
-  console.log(JSON.stringify(service.summary()));
-  await container.dispose(); // closes the manager and the file storage
+  // The async step before serving: resolve the service, restore its state, start saving.
+  // signals: true saves once more on SIGTERM/SIGINT, then exits.
+  const checkpointing = await startCheckpointing(container, {
+    services: [OrderService],
+    signals: true,
+    onError: (error, { series }) =>
+      console.error(`checkpoint of ${series} failed: ${error.message}`),
+  });
+  const orders = container.resolve(OrderService);
+  const restoredFrom = checkpointing.restoredSequence(orders) ?? null;
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.method === 'POST' && url.pathname === '/orders') {
+      const id = url.searchParams.get('id') ?? `order-${Date.now()}`;
+      orders.place(id, [
+        { sku: 'apple', quantity: 3 },
+        { sku: 'pear', quantity: 1 },
+      ]);
+      response.writeHead(201, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(orders.summary()));
+    } else if (request.method === 'GET' && url.pathname === '/orders') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(orders.summary()));
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    console.log(`listening ${port} ${JSON.stringify({ restoredFrom, ...orders.summary() })}`);
+  });
 }
 
 main().catch((error: unknown) => {

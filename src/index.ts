@@ -18,10 +18,17 @@ export { BaseStorage } from './storage/base-storage';
 export { BaseUncommittedCheckpoint, BaseCommittedCheckpoint } from './storage/base-checkpoints';
 export { BufferedUncommittedCheckpoint } from './storage/buffered-uncommitted-checkpoint';
 export { MemoryStorage } from './storage/memory-storage';
+export {
+  hasPrefixListing,
+  listIdentifiersWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from './storage/prefix-listing';
 export { FileStorage, type FileStorageOptions, type FileDurability } from './storage/file-storage';
 export * from './wrappers';
 export * from './decorators';
 export * from './manager';
 export * from './di';
 export * from './telemetry';
+export * from './services';
 export { encodeValue, decodeValue, type CodecContext, type DecodeOptions } from './codec';

@@ -4,7 +4,7 @@ import { restoreAs, type ClassType } from '../codec/restore-as';
 import { metadataRegistry } from '../decorators/metadata-registry';
 import { CHECKPOINT_STORAGE } from '../di/checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
-import { assertValidName } from '../storage/names';
+import { assertValidName, sortNames } from '../storage/names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import {
   CheckpointTransaction,
@@ -18,8 +18,16 @@ import {
   type CheckpointEvents,
   type CheckpointListener,
 } from './checkpoint-events';
-import { classesOfLabel, MANIFEST_KEY, parseManifest } from './manifest';
-import { DAMAGE_KINDS, summarizeCheckpoints } from '../storage/checkpoint-summaries';
+import { MANIFEST_KEY } from './manifest';
+import { CheckpointSeries, type SeriesOptions } from './checkpoint-series';
+import { listIdentifiersWithPrefix } from '../storage/prefix-listing';
+import {
+  isSeriesIdentifier,
+  parseSeriesIdentifier,
+  reservedIdentifier,
+  SERIES_PREFIX,
+} from './series-identifier';
+import { describeCheckpoints } from './checkpoint-description';
 import type {
   CheckpointInstrumentation,
   CheckpointOperation,
@@ -94,6 +102,8 @@ export class CheckpointManager implements AsyncDisposable {
   readonly #events = new CheckpointEventEmitter();
   #instrumentation: CheckpointInstrumentation | undefined;
   #storageAttributes: OperationAttributes = {};
+  readonly #beforeClose = new Set<() => Promise<void>>();
+  #closing: Promise<void> | undefined;
   #closed = false;
 
   /**
@@ -161,7 +171,8 @@ export class CheckpointManager implements AsyncDisposable {
    *
    * @throws {CheckpointError} `Serialize` naming the path to a value that cannot be saved (an
    *   instance of a class without `@Checkpointable`, a function, ...), `AlreadyExists`,
-   *   `InvalidIdentifier`; nothing is committed then
+   *   `InvalidIdentifier` (also for identifiers starting with `@series:`, which belong to
+   *   {@link series}); nothing is committed then
    *
    * @example
    * ```ts
@@ -175,6 +186,7 @@ export class CheckpointManager implements AsyncDisposable {
     try {
       this.#assertOpen();
       assertValidName('identifier', identifier);
+      if (isSeriesIdentifier(identifier)) throw reservedIdentifier(identifier, 'save');
       if (values === null || typeof values !== 'object' || Array.isArray(values)) {
         throw new CheckpointError(
           'Serialize',
@@ -356,7 +368,8 @@ export class CheckpointManager implements AsyncDisposable {
 
   /**
    * Opens a transaction: add values one by one, then commit them all at once.
-   * @throws {CheckpointError} `AlreadyExists`, `InvalidIdentifier`
+   * @throws {CheckpointError} `AlreadyExists`, `InvalidIdentifier` (also for identifiers
+   *   starting with `@series:`, which belong to {@link series})
    *
    * @example
    * ```ts
@@ -366,6 +379,8 @@ export class CheckpointManager implements AsyncDisposable {
    * ```
    */
   async begin(identifier: string): Promise<CheckpointTransaction> {
+    this.#assertOpen();
+    if (isSeriesIdentifier(identifier)) throw reservedIdentifier(identifier, 'begin');
     return this.#begin(identifier, {});
   }
 
@@ -416,63 +431,16 @@ export class CheckpointManager implements AsyncDisposable {
         error,
       });
     };
-    // Summaries come from what the medium keeps beside the values; only checkpoints
-    // written before labels existed have their manifest value read.
     const identifiers = await this.storage.checkpointIdentifiers();
-    const found = await summarizeCheckpoints(this.storage, identifiers);
+    const found = await describeCheckpoints(this.storage, identifiers);
     for (const { identifier, error } of found.damaged) report(identifier, error);
-    for (const summary of found.summaries) {
-      const classes = classesOfLabel(summary.label);
-      if (classes !== undefined || !summary.keys.includes(MANIFEST_KEY)) {
-        out.push({
-          identifier: summary.identifier,
-          createdAt: summary.createdAt,
-          keys: summary.keys.filter((k) => k !== MANIFEST_KEY),
-          classes: (classes ?? []).map((c) => c.name),
-          classVersions: (classes ?? []).map((c) => ({ name: c.name, version: c.version })),
-        });
-        continue;
-      }
-      try {
-        const info = await this.#info(summary.identifier);
-        if (info !== undefined) out.push(info);
-      } catch (error) {
-        if (!(error instanceof CheckpointError) || !DAMAGE_KINDS.has(error.kind)) throw error;
-        report(summary.identifier, error);
-      }
-    }
+    out.push(...found.infos);
     const infos = out.sort(
       (a, b) =>
         a.createdAt.getTime() - b.createdAt.getTime() ||
         (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0),
     );
     return { infos, damaged };
-  }
-
-  /** One checkpoint's facts from its manifest value, or undefined when it was removed meanwhile. */
-  async #info(identifier: string): Promise<CheckpointInfo | undefined> {
-    let saved: CommittedCheckpoint;
-    try {
-      saved = await this.storage.loadCheckpoint(identifier);
-    } catch (error) {
-      if (CheckpointError.is(error, 'NotFound')) return undefined; // removed meanwhile
-      throw error;
-    }
-    try {
-      const keys = await saved.keys();
-      const manifest = keys.includes(MANIFEST_KEY)
-        ? parseManifest(await saved.get(MANIFEST_KEY))
-        : undefined;
-      return {
-        identifier,
-        createdAt: saved.createdAt,
-        keys: keys.filter((k) => k !== MANIFEST_KEY),
-        classes: manifest?.classes.map((c) => c.name) ?? [],
-        classVersions: manifest?.classes.map((c) => ({ name: c.name, version: c.version })) ?? [],
-      };
-    } finally {
-      await saved.release();
-    }
   }
 
   /**
@@ -568,6 +536,73 @@ export class CheckpointManager implements AsyncDisposable {
   }
 
   /**
+   * A named history of checkpoints in this storage: the library picks identifiers
+   * (`@series:<name>:<sequence>`), applies retention after each save and turns a stale
+   * writer into a `Conflict`. Each call returns a new handle.
+   *
+   * @throws {CheckpointError} `InvalidIdentifier` for a bad name (identifier grammar, no
+   *   `:`, at most 200 characters); `Other` for a bad option
+   *
+   * @example
+   * ```ts
+   * const orders = manager.series('orders', { keepLast: 10 });
+   * await orders.save({ book });
+   * ```
+   */
+  series(name: string, options: SeriesOptions = {}): CheckpointSeries {
+    this.#assertOpen();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const manager = this;
+    return new CheckpointSeries(name, options, {
+      manager,
+      // Read at each use, so that instrument() after series() still covers the series.
+      get storage() {
+        return manager.storage;
+      },
+      commit: (identifier, entries) => this.#commitEntries(identifier, entries, performance.now()),
+    });
+  }
+
+  /**
+   * The names of the series with at least one checkpoint, sorted. Reads identifiers only.
+   *
+   * @throws {CheckpointError} `Integrity` when an identifier in the reserved `@series:`
+   *   namespace is malformed (it was not written by a series)
+   *
+   * @example
+   * ```ts
+   * await manager.seriesNames(); // ['audit', 'orders']
+   * ```
+   */
+  async seriesNames(): Promise<string[]> {
+    this.#assertOpen();
+    const names = new Set<string>();
+    for (const identifier of await listIdentifiersWithPrefix(this.storage, SERIES_PREFIX)) {
+      const parsed = parseSeriesIdentifier(identifier);
+      if (parsed === undefined) {
+        throw new CheckpointError(
+          'Integrity',
+          `The storage holds ${quote(identifier)} in the reserved ${quote(SERIES_PREFIX)} namespace, but it is not a series identifier; it was not written by a series. Remove it with manager.remove(${quote(identifier)}).`,
+          { identifier },
+        );
+      }
+      names.add(parsed.series);
+    }
+    // Sorted again: '@series:a-b:' lists before '@series:a:', but 'a' sorts before 'a-b'.
+    return sortNames([...names]);
+  }
+
+  /**
+   * Runs `hook` at the start of {@link close}, while the manager is still open (final saves
+   * of automatic state); returns a function that unregisters it.
+   * @internal
+   */
+  beforeClose(hook: () => Promise<void>): () => void {
+    this.#beforeClose.add(hook);
+    return () => this.#beforeClose.delete(hook);
+  }
+
+  /**
    * Discards open transactions and closes the storage. Idempotent; afterwards every method
    * fails with `Released`.
    *
@@ -576,11 +611,19 @@ export class CheckpointManager implements AsyncDisposable {
    * process.on('SIGTERM', () => void manager.close());
    * ```
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const hook of [...this.#beforeClose]) await hook().catch((e: unknown) => failures.push(e));
+    this.#beforeClose.clear();
     this.#closed = true;
     for (const tx of [...this.#transactions]) await tx.discard();
     await this.storage.close();
+    if (failures.length > 0) throw failures[0];
   }
 
   /**

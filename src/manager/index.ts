@@ -13,3 +13,18 @@ export {
   type RestoreEvent,
   type SaveEvent,
 } from './checkpoint-events';
+export {
+  CheckpointSeries,
+  type SeriesOptions,
+  type SeriesCheckpointInfo,
+  type SeriesSaveInfo,
+  type SeriesHistoryOptions,
+} from './checkpoint-series';
+export {
+  formatSeriesIdentifier,
+  parseSeriesIdentifier,
+  isSeriesIdentifier,
+  assertValidSeriesName,
+  SERIES_PREFIX,
+  MAX_SERIES_NAME_LENGTH,
+} from './series-identifier';

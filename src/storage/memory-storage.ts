@@ -8,6 +8,7 @@ import type {
 } from './checkpoint-summaries';
 import { sortNames } from './names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
+import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from './prefix-listing';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 
 interface StoredCheckpoint {
@@ -35,7 +36,7 @@ interface StoredCheckpoint {
  */
 export class MemoryStorage
   extends BaseStorage<MemoryUncommittedCheckpoint>
-  implements SummaryListing
+  implements SummaryListing, PrefixListing
 {
   protected readonly storageName = 'MemoryStorage';
   readonly #committed = new Map<string, StoredCheckpoint>();
@@ -109,6 +110,23 @@ export class MemoryStorage
       out.push({ identifier, createdAt: stored.createdAt, keys, sizes, label: stored.label });
     }
     return { summaries: out, damaged: [] };
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in order (see {@link PrefixListing}).
+   * @throws {CheckpointError} `Released` once closed
+   *
+   * @example
+   * ```ts
+   * await storage.checkpointIdentifiersWithPrefix('@series:orders:', { descending: true, limit: 1 });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options?: PrefixListingOptions,
+  ): Promise<string[]> {
+    this.assertOpen();
+    return selectWithPrefix(this.#committed.keys(), prefix, options);
   }
 
   protected async doClose(): Promise<void> {

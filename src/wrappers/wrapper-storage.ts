@@ -11,6 +11,11 @@ import type {
   Storage,
   UncommittedCheckpoint,
 } from '../storage/storage';
+import {
+  listIdentifiersWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
 
 /**
  * A storage nested around another storage: every call goes through to
@@ -32,7 +37,7 @@ import type {
  */
 export abstract class WrapperStorage
   extends BaseStorage<WrappedUncommittedCheckpoint>
-  implements SummaryListing
+  implements SummaryListing, PrefixListing
 {
   /** @param inner the storage this wrapper adds its behaviour to */
   constructor(readonly inner: Storage) {
@@ -106,6 +111,23 @@ export abstract class WrapperStorage
   async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
     this.assertOpen();
     return summarizeCheckpoints(this.inner, identifiers);
+  }
+
+  /**
+   * Passes a prefix listing through to `inner` (listing `inner` in full when it has no
+   * prefix listing of its own); see {@link PrefixListing}.
+   *
+   * @example
+   * ```ts
+   * await wrapper.checkpointIdentifiersWithPrefix('@series:orders:', { limit: 10 });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options?: PrefixListingOptions,
+  ): Promise<string[]> {
+    this.assertOpen();
+    return listIdentifiersWithPrefix(this.inner, prefix, options);
   }
 
   protected doClose(): Promise<void> {
