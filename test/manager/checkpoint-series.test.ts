@@ -118,7 +118,7 @@ describe.each(backends)('series on %s', (_name, open) => {
       sequence: 1,
       keys: ['book'],
       classes: ['test.series.Book'],
-      retention: { removed: [], inUse: [] },
+      retention: { removed: [], inUse: [], damaged: [] },
     });
     await orders.save({ book: book('a', 'b') });
     await orders.save({ book: book('a', 'b', 'c') });
@@ -218,7 +218,11 @@ describe.each(backends)('series on %s', (_name, open) => {
     for (let i = 1; i <= 4; i++) await orders.save({ book: book(String(i)) });
     expect((await orders.history()).map((i) => i.sequence)).toEqual([4, 3]);
     const fifth = await orders.save({ book: book('5') });
-    expect(fifth.retention).toEqual({ removed: ['@series:orders:000000000003'], inUse: [] });
+    expect(fifth.retention).toEqual({
+      removed: ['@series:orders:000000000003'],
+      inUse: [],
+      damaged: [],
+    });
     expect(await manager.seriesNames()).toEqual(['audit', 'orders']);
     expect((await manager.series('audit').latest())!.sequence).toBe(1);
   });
@@ -350,7 +354,11 @@ describe('retention and live handles', () => {
     await orders.save({ book: book('1') });
     const held = await storage.loadCheckpoint('@series:orders:000000000001');
     const second = await orders.save({ book: book('2') });
-    expect(second.retention).toEqual({ removed: [], inUse: ['@series:orders:000000000001'] });
+    expect(second.retention).toEqual({
+      removed: [],
+      inUse: ['@series:orders:000000000001'],
+      damaged: [],
+    });
     await held.release();
     const third = await orders.save({ book: book('3') });
     expect(third.retention.removed).toEqual([
