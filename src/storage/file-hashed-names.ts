@@ -1,0 +1,200 @@
+import { constants, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { quote } from '../errors';
+import { errorCode, openRegularFile, readExactly } from './durable-fs';
+import { fileName } from './file-names';
+import { openPack } from './file-entries';
+import { nameProblem } from './names';
+
+/** A hashed file name: `~` and the SHA-256 of the identifier, in hex. */
+const HASHED_NAME = /^~[0-9a-f]{64}$/;
+/** Packs read at once when the index does not know a hashed name. */
+const PARALLEL_READS = 16;
+/** An index larger than this is not read (and is rewritten from the packs). */
+const INDEX_MAX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The identifiers behind hashed file names (`~<sha256>`, used for identifiers whose
+ * encoded name would be too long), so that listing does not open every such pack.
+ *
+ * `<dir>/hashed-names` holds one line per hashed commit, `<name> <identifier as JSON>`,
+ * appended after the commit is published. It is a hint, never trusted: a line counts only
+ * when the SHA-256 of its identifier is the name, and the name determines the identifier, so
+ * a line, once it checks, is true for any pack that ever has that name. That is why it
+ * needs no lock and no fsync: concurrent appends, a torn last line, a lost line or stale
+ * lines of removed checkpoints cost at most a pack read. A name it does not know is
+ * resolved from the pack's header and appended. It is rewritten, without stale lines, when
+ * they outnumber the live ones.
+ *
+ * @example
+ * ```ts
+ * const names = new HashedNames(dir, committedDir);
+ * const resolved = await names.resolve(['~3f…'], false); // Map name -> identifier or reason
+ * ```
+ */
+export class HashedNames {
+  private readonly known = new Map<string, string>();
+  private readonly indexPath: string;
+
+  /**
+   * @param dir the store's folder
+   * @param committedDir its `committed/` folder
+   */
+  constructor(
+    dir: string,
+    private readonly committedDir: string,
+  ) {
+    this.indexPath = join(dir, 'hashed-names');
+  }
+
+  /** Records the identifier of a hashed name just committed. */
+  async remember(identifier: string): Promise<void> {
+    const name = fileName(identifier);
+    this.known.set(name, identifier);
+    await this.append([[name, identifier]]);
+  }
+
+  /**
+   * The identifier behind each hashed name, or why the entry is damaged. With `deep`, every
+   * pack is opened and checked, whatever the index says.
+   */
+  async resolve(
+    names: readonly string[],
+    deep: boolean,
+  ): Promise<Map<string, string | { reason: string }>> {
+    const out = new Map<string, string | { reason: string }>();
+    let unknown: string[] = [];
+    for (const name of names) {
+      if (!HASHED_NAME.test(name))
+        out.set(name, { reason: 'its name is not one FileStorage writes' });
+      else if (!deep && this.known.has(name)) out.set(name, this.known.get(name)!);
+      else unknown.push(name);
+    }
+    if (unknown.length > 0 && !deep) {
+      const indexed = await this.readIndex();
+      if (indexed.size > 2 * names.length + 1000) await this.rewrite(names, indexed);
+      const still: string[] = [];
+      for (const name of unknown) {
+        const identifier = indexed.get(name);
+        if (identifier === undefined) {
+          still.push(name);
+        } else {
+          this.known.set(name, identifier);
+          out.set(name, identifier);
+        }
+      }
+      unknown = still;
+    }
+    const learned: [string, string][] = [];
+    for (let i = 0; i < unknown.length; i += PARALLEL_READS) {
+      await Promise.all(
+        unknown.slice(i, i + PARALLEL_READS).map(async (name) => {
+          const result = await this.fromPack(name);
+          out.set(name, result);
+          if (typeof result === 'string' && !this.known.has(name)) {
+            this.known.set(name, result);
+            learned.push([name, result]);
+          }
+        }),
+      );
+    }
+    await this.append(learned);
+    return out;
+  }
+
+  /** The identifier in the header of pack `name`, checked against the name, or why not. */
+  private async fromPack(name: string): Promise<string | { reason: string }> {
+    const path = join(this.committedDir, name);
+    let opened;
+    try {
+      opened = await openPack(path, name);
+    } catch (error) {
+      return { reason: error instanceof Error ? error.message : String(error) };
+    }
+    if (opened === undefined) return { reason: 'it was removed while it was being listed' };
+    await opened.handle.close();
+    const { identifier } = opened.header;
+    const problem = nameProblem(identifier);
+    if (problem !== undefined) {
+      return {
+        reason: `its header names ${quote(identifier)}, not a valid identifier: ${problem}`,
+      };
+    }
+    if (fileName(identifier) !== name) {
+      return { reason: `its header names ${quote(identifier)}, whose file name is not ${name}` };
+    }
+    return identifier;
+  }
+
+  /** The index's lines that check (see the class comment); empty when there is no index. */
+  private async readIndex(): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    let text: string;
+    try {
+      const { handle, stat } = await openRegularFile(this.indexPath);
+      try {
+        if (stat.size > INDEX_MAX_BYTES) return found;
+        text = (await readExactly(handle, 0, stat.size)).toString('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return found; // no index, or an unreadable one: the packs are read instead
+    }
+    for (const line of text.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space !== 65) continue;
+      const name = line.slice(0, space);
+      let identifier: unknown;
+      try {
+        identifier = JSON.parse(line.slice(space + 1));
+      } catch {
+        continue; // a torn line
+      }
+      if (
+        typeof identifier === 'string' &&
+        nameProblem(identifier) === undefined &&
+        fileName(identifier) === name
+      ) {
+        found.set(name, identifier);
+      }
+    }
+    return found;
+  }
+
+  private async append(records: readonly [string, string][]): Promise<void> {
+    if (records.length === 0) return;
+    const text = records.map(([name, id]) => `${name} ${JSON.stringify(id)}\n`).join('');
+    try {
+      const handle = await fs.open(
+        this.indexPath,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        0o600,
+      );
+      try {
+        await handle.write(text);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      // The index only saves pack reads; without it listing reads the headers instead.
+      if (errorCode(error) === undefined) throw error;
+    }
+  }
+
+  /** Rewrites the index with the lines of `live` names only. */
+  private async rewrite(live: readonly string[], indexed: Map<string, string>): Promise<void> {
+    const keep = new Set(live);
+    const text = [...indexed]
+      .filter(([name]) => keep.has(name))
+      .map(([name, id]) => `${name} ${JSON.stringify(id)}\n`)
+      .join('');
+    const temp = `${this.indexPath}.${process.pid}.tmp`;
+    try {
+      await fs.writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+      await fs.rename(temp, this.indexPath);
+    } catch {
+      await fs.unlink(temp).catch(() => undefined); // a lost rewrite costs pack reads only
+    }
+  }
+}
