@@ -8,6 +8,7 @@ import { nameProblem } from './names';
 
 /** A hashed file name: `~` and the SHA-256 of the identifier, in hex. */
 const HASHED_NAME = /^~[0-9a-f]{64}$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Packs read at once when the index does not know a hashed name. */
 const PARALLEL_READS = 16;
 /** An index larger than this is not read (and is rewritten from the packs). */
@@ -17,8 +18,9 @@ const INDEX_MAX_BYTES = 512 * 1024 * 1024;
  * The identifiers behind hashed file names (`~<sha256>`, used for identifiers whose
  * encoded name would be too long), so that listing does not open every such pack.
  *
- * `<dir>/hashed-names` holds one line per hashed commit, `<name> <identifier as JSON>`,
- * appended after the commit is published. It is a hint, never trusted: a line counts only
+ * `<dir>/hashed-names` holds one line per hashed commit, `<name> <identifier>` in UTF-8,
+ * appended after the commit is published (an identifier has no control characters, so no
+ * line break; one with a lone surrogate, which UTF-8 cannot hold, is not indexed). It is a hint, never trusted: a line counts only
  * when the SHA-256 of its identifier is the name, and the name determines the identifier, so
  * a line, once it checks, is true for any pack that ever has that name. That is why it
  * needs no lock and no fsync: concurrent appends, a torn last line, a lost line or stale
@@ -65,17 +67,19 @@ export class HashedNames {
     const out = new Map<string, string | { reason: string }>();
     let unknown: string[] = [];
     for (const name of names) {
-      if (!HASHED_NAME.test(name))
+      const known = deep ? undefined : this.known.get(name);
+      if (known !== undefined) out.set(name, known);
+      else if (!HASHED_NAME.test(name))
         out.set(name, { reason: 'its name is not one FileStorage writes' });
-      else if (!deep && this.known.has(name)) out.set(name, this.known.get(name)!);
       else unknown.push(name);
     }
+    let indexLines = 0;
     if (unknown.length > 0 && !deep) {
-      const indexed = await this.readIndex();
-      if (indexed.size > 2 * names.length + 1000) await this.rewrite(names, indexed);
+      const index = await this.readIndex(new Set(unknown));
+      indexLines = index.lines;
       const still: string[] = [];
       for (const name of unknown) {
-        const identifier = indexed.get(name);
+        const identifier = index.found.get(name);
         if (identifier === undefined) {
           still.push(name);
         } else {
@@ -98,7 +102,12 @@ export class HashedNames {
         }),
       );
     }
-    await this.append(learned);
+    const live = [...out].filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    );
+    // Stale lines of removed checkpoints outnumber the live ones: write the live ones anew.
+    if (indexLines > 2 * live.length + 1000) await this.rewrite(live);
+    else await this.append(learned);
     return out;
   }
 
@@ -126,49 +135,50 @@ export class HashedNames {
     return identifier;
   }
 
-  /** The index's lines that check (see the class comment); empty when there is no index. */
-  private async readIndex(): Promise<Map<string, string>> {
+  /**
+   * The index's lines that check (see the class comment), for the names in `wanted` only
+   * (checking costs a hash); empty when there is no index.
+   */
+  private async readIndex(
+    wanted: ReadonlySet<string>,
+  ): Promise<{ found: Map<string, string>; lines: number }> {
     const found = new Map<string, string>();
     let text: string;
     try {
       const { handle, stat } = await openRegularFile(this.indexPath);
       try {
-        if (stat.size > INDEX_MAX_BYTES) return found;
+        if (stat.size > INDEX_MAX_BYTES) return { found, lines: Infinity };
         text = (await readExactly(handle, 0, stat.size)).toString('utf8');
       } finally {
         await handle.close();
       }
     } catch {
-      return found; // no index, or an unreadable one: the packs are read instead
+      return { found, lines: 0 }; // no index, or an unreadable one: the packs are read instead
     }
-    for (const line of text.split('\n')) {
-      const space = line.indexOf(' ');
-      if (space !== 65) continue;
-      const name = line.slice(0, space);
-      let identifier: unknown;
-      try {
-        identifier = JSON.parse(line.slice(space + 1));
-      } catch {
-        continue; // a torn line
-      }
-      if (
-        typeof identifier === 'string' &&
-        nameProblem(identifier) === undefined &&
-        fileName(identifier) === name
-      ) {
+    const lines = text.split('\n');
+    for (const line of lines) {
+      if (line.charCodeAt(65) !== 0x20) continue; // a torn or foreign line
+      const name = line.slice(0, 65);
+      if (!wanted.has(name)) continue;
+      const identifier = line.slice(66);
+      if (nameProblem(identifier) === undefined && fileName(identifier) === name) {
         found.set(name, identifier);
       }
     }
-    return found;
+    return { found, lines: lines.length - 1 };
   }
 
   private async append(records: readonly [string, string][]): Promise<void> {
-    if (records.length === 0) return;
-    const text = records.map(([name, id]) => `${name} ${JSON.stringify(id)}\n`).join('');
+    const text = indexLines(records);
+    if (text.length === 0) return;
     try {
       const handle = await fs.open(
         this.indexPath,
-        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        constants.O_WRONLY |
+          constants.O_APPEND |
+          constants.O_CREAT |
+          constants.O_NOFOLLOW |
+          constants.O_NONBLOCK, // a FIFO in its place fails (ENXIO) rather than blocks
         0o600,
       );
       try {
@@ -182,13 +192,9 @@ export class HashedNames {
     }
   }
 
-  /** Rewrites the index with the lines of `live` names only. */
-  private async rewrite(live: readonly string[], indexed: Map<string, string>): Promise<void> {
-    const keep = new Set(live);
-    const text = [...indexed]
-      .filter(([name]) => keep.has(name))
-      .map(([name, id]) => `${name} ${JSON.stringify(id)}\n`)
-      .join('');
+  /** Rewrites the index with the `live` records only. */
+  private async rewrite(live: readonly [string, string][]): Promise<void> {
+    const text = indexLines(live);
     const temp = `${this.indexPath}.${process.pid}.tmp`;
     try {
       await fs.writeFile(temp, text, { mode: 0o600, flag: 'wx' });
@@ -197,4 +203,12 @@ export class HashedNames {
       await fs.unlink(temp).catch(() => undefined); // a lost rewrite costs pack reads only
     }
   }
+}
+
+/** The index lines for `records`, leaving out identifiers UTF-8 cannot hold. */
+function indexLines(records: readonly (readonly [string, string])[]): string {
+  return records
+    .filter(([, identifier]) => !LONE_SURROGATE.test(identifier))
+    .map(([name, identifier]) => `${name} ${identifier}\n`)
+    .join('');
 }

@@ -364,7 +364,10 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         }
       }
     }
-    return identifiers;
+    // Sorted natively (the same UTF-16 order as sortNames, without a comparator call per
+    // pair), so the base class's sort finds a sorted run: long identifiers with a common
+    // prefix cost a third of the listing otherwise.
+    return identifiers.sort();
   }
 
   /**
