@@ -57,20 +57,19 @@ export class HashedNames {
   }
 
   /**
-   * The identifier behind each hashed name, or why the entry is damaged. With `deep`, every
-   * pack is opened and checked, whatever the index says.
+   * The identifiers behind the hashed names `names`, and the entries that are damaged,
+   * with why. With `deep`, every pack is opened and checked, whatever the index says.
    */
   async resolve(
     names: readonly string[],
     deep: boolean,
-  ): Promise<Map<string, string | { reason: string }>> {
-    const out = new Map<string, string | { reason: string }>();
+  ): Promise<{ identifiers: string[]; damaged: { name: string; reason: string }[] }> {
+    const identifiers: string[] = [];
+    const damaged: { name: string; reason: string }[] = [];
     let unknown: string[] = [];
     for (const name of names) {
       const known = deep ? undefined : this.known.get(name);
-      if (known !== undefined) out.set(name, known);
-      else if (!HASHED_NAME.test(name))
-        out.set(name, { reason: 'its name is not one FileStorage writes' });
+      if (known !== undefined) identifiers.push(known);
       else unknown.push(name);
     }
     let indexLines = 0;
@@ -84,31 +83,40 @@ export class HashedNames {
           still.push(name);
         } else {
           this.known.set(name, identifier);
-          out.set(name, identifier);
+          identifiers.push(identifier);
         }
       }
       unknown = still;
     }
     const learned: [string, string][] = [];
-    for (let i = 0; i < unknown.length; i += PARALLEL_READS) {
+    const fromPacks = unknown.filter((name) => {
+      if (HASHED_NAME.test(name)) return true;
+      damaged.push({ name, reason: 'its name is not one FileStorage writes' });
+      return false;
+    });
+    for (let i = 0; i < fromPacks.length; i += PARALLEL_READS) {
       await Promise.all(
-        unknown.slice(i, i + PARALLEL_READS).map(async (name) => {
+        fromPacks.slice(i, i + PARALLEL_READS).map(async (name) => {
           const result = await this.fromPack(name);
-          out.set(name, result);
-          if (typeof result === 'string' && !this.known.has(name)) {
+          if (typeof result !== 'string') {
+            damaged.push({ name, reason: result.reason });
+            return;
+          }
+          identifiers.push(result);
+          if (!this.known.has(name)) {
             this.known.set(name, result);
             learned.push([name, result]);
           }
         }),
       );
     }
-    const live = [...out].filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string',
-    );
     // Stale lines of removed checkpoints outnumber the live ones: write the live ones anew.
-    if (indexLines > 2 * live.length + 1000) await this.rewrite(live);
-    else await this.append(learned);
-    return out;
+    if (indexLines > 2 * identifiers.length + 1000) {
+      await this.rewrite(identifiers.map((identifier) => [fileName(identifier), identifier]));
+    } else {
+      await this.append(learned);
+    }
+    return { identifiers, damaged };
   }
 
   /** The identifier in the header of pack `name`, checked against the name, or why not. */

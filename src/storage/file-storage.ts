@@ -364,10 +364,8 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         }
       }
     }
-    // Sorted natively (the same UTF-16 order as sortNames, without a comparator call per
-    // pair), so the base class's sort finds a sorted run: long identifiers with a common
-    // prefix cost a third of the listing otherwise.
-    return identifiers.sort();
+    // Sorted here, so the base class's sort finds one sorted run and only checks it.
+    return sortSharingPrefix(identifiers);
   }
 
   /**
@@ -429,11 +427,8 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       }
     }
     const resolved = await this.names.resolve(hashed, deep);
-    for (const name of hashed) {
-      const result = resolved.get(name)!;
-      if (typeof result === 'string') identifiers.push(result);
-      else damaged.push({ name, reason: result.reason });
-    }
+    identifiers.push(...resolved.identifiers);
+    damaged.push(...resolved.damaged);
     return { identifiers, damaged };
   }
 
@@ -458,6 +453,32 @@ export interface DamagedEntry {
  * the commit writes them as one file, so a crash before commit leaves nothing on disk.
  */
 export class FileUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
+
+/**
+ * `names` in the order of sortNames (UTF-16 code units), faster when they share a long
+ * prefix (`tenant-4711/orders/...`): the prefix is set aside, so that comparisons start
+ * where the names differ. Sorting 10,000 names that share 224 characters otherwise costs
+ * more than the rest of a listing.
+ */
+function sortSharingPrefix(names: string[]): string[] {
+  if (names.length < 2) return names;
+  let prefix = names[0];
+  for (const name of names) {
+    if (name.startsWith(prefix)) continue;
+    let same = 0;
+    const max = Math.min(prefix.length, name.length);
+    while (same < max && prefix.charCodeAt(same) === name.charCodeAt(same)) same++;
+    prefix = prefix.slice(0, same);
+    if (same === 0) break;
+  }
+  // Without a comparator, sort() compares strings by UTF-16 code units, as sortNames does.
+  if (prefix.length < 16) return names.sort();
+  const cut = prefix.length;
+  return names
+    .map((name) => name.slice(cut))
+    .sort()
+    .map((rest) => prefix + rest);
+}
 
 async function readdirOrEmpty(path: string): Promise<string[]> {
   try {

@@ -101,3 +101,29 @@ describe('FileStorage: identifiers behind hashed file names come from the hashed
     expect(await listFresh(dir)).toEqual([odd]);
   });
 });
+
+describe('FileStorage: listing order', () => {
+  it('sorts identifiers that share a long prefix exactly as sortNames does', async () => {
+    const dir = join(root, `s${n++}`);
+    const storage = await FileStorage.openRaw(dir, { durability: 'atomic' });
+    const prefix = 'tenant-4711/'.replace('/', '-').repeat(3);
+    const identifiers = [
+      prefix,
+      `${prefix}b`,
+      `${prefix}B`,
+      `${prefix}a-long-${'x'.repeat(200)}`,
+      `${prefix}\uD83D\uDE00`,
+      `${prefix}\uFFFF`,
+      `${prefix}é`,
+      `${prefix}0`,
+      `${prefix.slice(0, -1)}`,
+    ];
+    for (const identifier of [...identifiers].reverse()) {
+      await (await storage.commitCheckpoint(await storage.createCheckpoint(identifier))).release();
+    }
+    const expected = [...identifiers].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(await storage.checkpointIdentifiers()).toEqual(expected);
+    expect(await listFresh(dir)).toEqual(expected);
+    await storage.close();
+  });
+});
