@@ -69,6 +69,7 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * <dir>/checkpointable.json               marker: {"format":"checkpointable-file-storage","version":1}
  * <dir>/committed/<name>                  one committed checkpoint: a pack file (file-pack.ts)
  * <dir>/staging/<host>-<pid>-<rand>.pack  a commit in progress
+ * <dir>/hashed-names                      identifiers behind `~<sha256>` names (file-hashed-names.ts)
  * ```
  * An uncommitted checkpoint lives in this process's memory until it is committed; nothing
  * reaches the disk before. A commit writes the whole checkpoint as one file in `staging/`,
@@ -77,6 +78,13 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * fsyncs `committed/`. Two fsyncs per commit, whatever the number of keys. Removal is one
  * `unlink`. Staging files of dead processes on this host are deleted on open. Folders are
  * created 0700, files 0600.
+ *
+ * What it refuses (see docs/file-storage-hardening.md): linked `committed/` or `staging/`
+ * folders (`Initialization`); links, folders, FIFOs and devices under a checkpoint's name
+ * (`Deserialize`, never followed, never blocking); lengths that do not fit the file or the
+ * 64 MiB header bound (`Deserialize`, before any allocation). Listing skips such entries and
+ * reports them through `onDamaged` and {@link FileStorage.listDamaged}. A committed handle
+ * holds its file open until released, so it reads what it loaded whatever other processes do.
  *
  * `FileStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
  * `FileStorage.openRaw()` returns the bare storage, for building wrapper chains.
