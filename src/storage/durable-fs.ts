@@ -232,11 +232,9 @@ export async function readExactly(
 
 /** Makes the list of names in folder `path` durable (after a create, rename or unlink). */
 export async function syncFolder(path: string): Promise<void> {
-  // O_DIRECTORY: never opens (and blocks on) a FIFO put in a folder's place.
-  const handle = await fs.open(
-    path,
-    constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW,
-  );
+  // O_DIRECTORY: never opens (and blocks on) a FIFO put in a folder's place. Links are
+  // followed: the store's own folder may be reached through one (its subfolders may not).
+  const handle = await fs.open(path, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await handle.sync();
   } finally {

@@ -209,6 +209,17 @@ describe('FileStorage: symbolic links are refused, and nothing outside the folde
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('opens a store whose own folder is reached through a link, as operators set up', async () => {
+    const real = fresh();
+    mkdirSync(real);
+    const linked = fresh();
+    symlinkSync(real, linked);
+    const storage = await FileStorage.openRaw(linked); // durable: fsyncs the folder too
+    opened.push(storage);
+    await commit(storage, 'through-link', { k: 1 });
+    expect(readdirSync(join(real, 'committed'))).toEqual(['through-link']);
+  });
+
   it('refuses a staging/ folder that is a link, deleting nothing it points to', async () => {
     const dir = fresh();
     await (await openRaw(dir)).close();
