@@ -254,7 +254,7 @@ const ADVICE: Record<string, string> = {
   EROFS: 'the file system is read-only; mount it read-write or choose another folder',
   EACCES: 'permission denied; give the service user access to the folder',
   EPERM: 'operation not permitted; give the service user access to the folder',
-  EMFILE: 'too many open files; raise the limit (ulimit -n)',
+  EMFILE: 'too many open files; raise the limit (ulimit -n) or release handles you no longer need',
   EIO: 'the device reported an I/O error; check the disk',
   EOF: 'the file is shorter than its header says; it was damaged or truncated',
   ENOTREG: 'it is not a regular file; FileStorage never reads links, FIFOs or devices',

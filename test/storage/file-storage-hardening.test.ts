@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -314,5 +314,29 @@ describe('FileStorage: listing skips and reports entries that are not checkpoint
     expect(await storage.checkpointIdentifiers()).toEqual([]);
     const [entry] = await storage.listDamaged();
     expect(entry.reason).toContain('whose file name is not');
+  });
+});
+
+describe('FileStorage: each live handle holds one file descriptor', () => {
+  it('fails a load past the descriptor limit with Io, and loads again once handles are released', async () => {
+    const dir = fresh();
+    const child = spawnSync(
+      'sh',
+      [
+        '-c',
+        'ulimit -n 256 && exec "$0" -r @swc-node/register test/fixtures/storage/file-handle-limit.ts "$1"',
+        process.execPath,
+        dir,
+      ],
+      { cwd: join(__dirname, '..', '..'), encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(child.status, child.stderr).toBe(0);
+    const result = JSON.parse(child.stdout.trim()) as Record<string, unknown>;
+    expect(result).toMatchObject({ kind: 'Io', allRead: true, afterRelease: 'value' });
+    expect(result.held).toBeGreaterThan(100);
+    expect(result.held).toBeLessThan(256);
+    expect(result.message).toBe(
+      `Could not read ${join(dir, 'committed', 'held')}: too many open files; raise the limit (ulimit -n) or release handles you no longer need (EMFILE).`,
+    );
   });
 });
