@@ -470,20 +470,21 @@ export class FileUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
  */
 function sortSharingPrefix(names: string[]): string[] {
   if (names.length < 2) return names;
-  let prefix = names[0];
+  // The prefix all names share is the one the smallest and the largest share.
+  let min = names[0];
+  let max = names[0];
   for (const name of names) {
-    if (name.startsWith(prefix)) continue;
-    let same = 0;
-    const max = Math.min(prefix.length, name.length);
-    while (same < max && prefix.charCodeAt(same) === name.charCodeAt(same)) same++;
-    prefix = prefix.slice(0, same);
-    if (same === 0) break;
+    if (name < min) min = name;
+    else if (name > max) max = name;
   }
+  let same = 0;
+  const limit = Math.min(min.length, max.length);
+  while (same < limit && min.charCodeAt(same) === max.charCodeAt(same)) same++;
   // Without a comparator, sort() compares strings by UTF-16 code units, as sortNames does.
-  if (prefix.length < 16) return names.sort();
-  const cut = prefix.length;
+  if (same < 16) return names.sort();
+  const prefix = min.slice(0, same);
   return names
-    .map((name) => name.slice(cut))
+    .map((name) => name.slice(same))
     .sort()
     .map((rest) => prefix + rest);
 }
