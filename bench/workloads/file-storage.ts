@@ -182,6 +182,7 @@ export async function fileCommitBenchmarks(budget: Budget): Promise<Row[]> {
       scratch.dispose();
     }
   }
+  rows.push(...(await manyKeysCommitRows(budget)), ...(await heldHandleReadRows(budget)));
   return rows;
 }
 
@@ -212,6 +213,7 @@ export async function fileListingBenchmark(budget: Budget, count: number): Promi
       { ...budget, iterations: Math.min(budget.iterations, 20) },
     );
     await storage.close();
+    const hashedRows = await hashedListingRows(budget, count, root);
     return [
       ratioRow({
         name: `listing ${count.toLocaleString('en-US')} checkpoints, FileStorage`,
@@ -223,8 +225,176 @@ export async function fileListingBenchmark(budget: Budget, count: number): Promi
         maxRatio: null,
         targetText: '< 50 ms',
       }),
-    ].map((row) => ({ ...row, met: row.value! < 50 }));
+    ]
+      .map((row): Row => ({ ...row, met: row.value! < 50 }))
+      .concat(hashedRows);
   } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Listing `count` checkpoints whose identifiers are too long for a file name (stored under
+ * `~<sha256>`), against listing the `count` short names in `shortRoot`, each by a storage
+ * object opened for the call (nothing remembered from an earlier listing), and by one
+ * storage object listing again.
+ */
+async function hashedListingRows(budget: Budget, count: number, shortRoot: string): Promise<Row[]> {
+  const root = mkdtempSync(join(tmpdir(), 'cp-bench-list-long-'));
+  try {
+    const filler = await FileStorage.open(root, { durability: 'atomic' });
+    const batch = 64;
+    for (let i = 0; i < count; i += batch) {
+      await Promise.all(
+        Array.from({ length: Math.min(batch, count - i) }, (_, j) =>
+          commitOne(filler, `${'long-identifier-'.repeat(14)}${String(i + j).padStart(6, '0')}`, {
+            i: i + j,
+          }),
+        ),
+      );
+    }
+    await filler.close();
+    const listFresh = async (dir: string) => {
+      const storage = await FileStorage.openRaw(dir);
+      try {
+        const listed = await storage.checkpointIdentifiers();
+        if (listed.length !== count) throw new Error(`listed ${listed.length}, expected ${count}`);
+      } finally {
+        await storage.close();
+      }
+    };
+    const iterations = { ...budget, iterations: Math.min(budget.iterations, 20) };
+    const cold = await compare(
+      () => listFresh(root),
+      { short: () => listFresh(shortRoot) },
+      iterations,
+    );
+    const longStorage = await FileStorage.openRaw(root);
+    const shortStorage = await FileStorage.openRaw(shortRoot);
+    const warm = await compare(
+      () => longStorage.checkpointIdentifiers(),
+      { short: () => shortStorage.checkpointIdentifiers() },
+      iterations,
+    );
+    await longStorage.close();
+    await shortStorage.close();
+    const label = `listing ${count.toLocaleString('en-US')} checkpoints with 230-character (hashed-name) identifiers`;
+    return [
+      ratioRow({
+        name: `${label}, new storage object`,
+        value: cold.subjectMs,
+        unit: 'ms',
+        baselineName: 'the same with short identifiers',
+        baseline: cold.baselineMs.short,
+        ratio: cold.ratio.short,
+        maxRatio: 2,
+        note: 'the identifiers come from the hashed-names index, not from opening each pack',
+      }),
+      ratioRow({
+        name: `${label}, listed again`,
+        value: warm.subjectMs,
+        unit: 'ms',
+        baselineName: 'the same with short identifiers',
+        baseline: warm.baselineMs.short,
+        ratio: warm.ratio.short,
+        maxRatio: 2,
+      }),
+    ];
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The cost per key of a commit with 100,000 keys against one with 1,000 keys (a hundred of
+ * them, so both sides commit as many keys), with 'atomic' durability so that the fsyncs,
+ * which do not depend on the number of keys, do not hide the per-key cost.
+ */
+export async function manyKeysCommitRows(budget: Budget): Promise<Row[]> {
+  const root = mkdtempSync(join(tmpdir(), 'cp-bench-keys-'));
+  const storage = await FileStorage.open(root, { durability: 'atomic' });
+  let n = 0;
+  const commitKeys = async (keys: number) => {
+    const identifier = `k-${n++}`;
+    const draft = await storage.createCheckpoint(identifier);
+    for (let i = 0; i < keys; i++) await draft.put(`key-${i}`, i);
+    await (await storage.commitCheckpoint(draft)).release();
+    await storage.removeCheckpoint(identifier);
+  };
+  try {
+    const result = await compare(
+      () => commitKeys(100_000),
+      {
+        thousand: async () => {
+          for (let i = 0; i < 100; i++) await commitKeys(1000);
+        },
+      },
+      { rounds: Math.min(budget.rounds, 5), time: 0, iterations: 2 },
+    );
+    return [
+      ratioRow({
+        name: 'commit of 100,000 small keys, time per key',
+        value: (result.subjectMs * 1000) / 100_000,
+        unit: 'µs',
+        baselineName: 'commits of 1,000 keys, time per key',
+        baseline: (result.baselineMs.thousand * 1000) / 100_000,
+        ratio: result.ratio.thousand,
+        maxRatio: 1.5,
+        note: "'atomic' durability; put() and commit included",
+      }),
+    ];
+  } finally {
+    await storage.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * get() of a 1 KiB value on a loaded handle, which reads through the descriptor it holds,
+ * against what checking the file's identity on every read would cost at least: open by
+ * name, fstat, read, close, with bare `fs` calls.
+ */
+export async function heldHandleReadRows(budget: Budget): Promise<Row[]> {
+  const root = mkdtempSync(join(tmpdir(), 'cp-bench-get-'));
+  const storage = await FileStorage.open(root, { durability: 'atomic' });
+  try {
+    const bytes = randomBytes(1024);
+    const draft = await storage.createCheckpoint('held');
+    await draft.putBytes('value', bytes);
+    await (await storage.commitCheckpoint(draft)).release();
+    const held = await storage.loadCheckpoint('held');
+    const path = join(root, 'committed', 'held');
+    const buffer = Buffer.alloc(1024);
+    const result = await compare(
+      () => held.getBytes('value'),
+      {
+        reopen: async () => {
+          const handle = await fs.open(path, 'r');
+          try {
+            await handle.stat();
+            await handle.read(buffer, 0, 1024, 64);
+          } finally {
+            await handle.close();
+          }
+        },
+      },
+      budget,
+    );
+    await held.release();
+    return [
+      ratioRow({
+        name: 'getBytes() of 1 KiB on a loaded FileStorage handle',
+        value: result.subjectMs * 1000,
+        unit: 'µs',
+        baselineName: 'open + fstat + read + close by name (identity check per read)',
+        baseline: result.baselineMs.reopen * 1000,
+        ratio: result.ratio.reopen,
+        maxRatio: 1,
+        note: 'why handles hold their file open rather than reopen and check it',
+      }),
+    ];
+  } finally {
+    await storage.close();
     rmSync(root, { recursive: true, force: true });
   }
 }

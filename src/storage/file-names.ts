@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * How FileStorage turns a checkpoint identifier into the name of its file in
@@ -25,6 +25,8 @@ export const MAX_FILE_NAME = 200;
  * ```
  */
 export function fileName(identifier: string): string {
+  // Encoding never shortens a name: a longer identifier is hashed without trying.
+  if (identifier.length > MAX_FILE_NAME) return hashedName(identifier);
   let encoded: string | undefined;
   try {
     encoded = encodeURIComponent(identifier).replace(
@@ -36,7 +38,12 @@ export function fileName(identifier: string): string {
     encoded = undefined; // a lone surrogate: encodeURIComponent refuses it
   }
   if (encoded !== undefined && encoded.length <= MAX_FILE_NAME) return encoded;
-  return `~${createHash('sha256').update(identifier, 'utf16le').digest('hex')}`;
+  return hashedName(identifier);
+}
+
+function hashedName(identifier: string): string {
+  // One-shot hash: listing checks thousands of these, and it is twice as fast as createHash.
+  return `~${hash('sha256', Buffer.from(identifier, 'utf16le'), 'hex')}`;
 }
 
 /**

@@ -25,6 +25,11 @@ const MAGIC = Buffer.from('CPFS', 'latin1');
 const VERSION = 1;
 /** Bytes before the header JSON. */
 export const PACK_PREFIX_SIZE = 9;
+/**
+ * The longest header written or read: 64 MiB, room for about a million keys of average
+ * length. A length field above it is damage, refused before anything is allocated.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 /** What a pack's header says. */
 export interface PackHeader {
@@ -40,10 +45,12 @@ export interface PackHeader {
  * A pack file for `values`: the chunks to write, in order (the prefix and header, then each
  * value as it is, with no concatenated copy), and the header a reader would parse from them.
  *
+ * @throws {CheckpointError} `Serialize` when the list of keys exceeds {@link MAX_HEADER_BYTES}
+ *
  * @example
  * ```ts
  * const { chunks, header } = buildPack('order 42', new Date(), new Map([['order', bytes]]));
- * await writeNewFileChunks(path, chunks, true);
+ * await writeChunks(await createExclusive(path), chunks);
  * ```
  */
 export function buildPack(
@@ -61,6 +68,13 @@ export function buildPack(
   }
   const iso = createdAt.toISOString();
   const text = Buffer.from(JSON.stringify({ identifier, createdAt: iso, keys: entries }), 'utf8');
+  if (text.length > MAX_HEADER_BYTES) {
+    throw new CheckpointError(
+      'Serialize',
+      `Checkpoint ${quote(identifier)} has ${keys.size} keys, whose list takes ${text.length} bytes, more than the ${MAX_HEADER_BYTES} a FileStorage checkpoint holds; split it into several checkpoints.`,
+      { identifier },
+    );
+  }
   const prefix = Buffer.alloc(PACK_PREFIX_SIZE);
   MAGIC.copy(prefix, 0);
   prefix[4] = VERSION;
@@ -101,9 +115,13 @@ export async function readPackHeader(
       `it has format version ${prefix[4]}, which this version of checkpointable does not know`,
     );
   }
+  // Both bounds before anything is allocated: a damaged length must not cost memory.
   const headerLength = prefix.readUInt32LE(5);
   const dataStart = PACK_PREFIX_SIZE + headerLength;
   if (dataStart > fileSize) throw bad('its header runs past the end of the file');
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw bad(`its header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
+  }
   let parsed: { identifier?: unknown; createdAt?: unknown; keys?: unknown };
   try {
     parsed = JSON.parse(
@@ -132,6 +150,9 @@ export async function readPackHeader(
     }
     index.set(key, [offset, length]);
     end += length;
+    if (dataStart + end > fileSize) {
+      throw bad(`its entry for key ${quote(key)} runs past the end of the file`);
+    }
   }
   if (dataStart + end !== fileSize) {
     throw bad(`it holds ${fileSize - dataStart} bytes of values where its header lists ${end}`);

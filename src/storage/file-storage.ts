@@ -1,23 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CheckpointError, quote } from '../errors';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 import {
+  createExclusive,
   errorCode,
+  fileKind,
   FOLDER_MODE,
   ioError,
+  openRegularFile,
   readExactly,
   syncFolder,
+  writeChunks,
   writeNewFile,
-  writeNewFileChunks,
+  WRITE_MAX_BYTES,
 } from './durable-fs';
+import { FileCommittedCheckpoint } from './file-committed-checkpoint';
+import { damagedEntry, entryKind, openPack, packProblem } from './file-entries';
+import { HashedNames } from './file-hashed-names';
 import { fileName, identifierOf } from './file-names';
-import { buildPack, readPackHeader, type PackHeader } from './file-pack';
+import { buildPack } from './file-pack';
+import { nameProblem } from './names';
 import type { CommittedCheckpoint, Storage } from './storage';
 
 /**
@@ -35,10 +42,18 @@ export type FileDurability = 'durable' | 'atomic';
 export interface FileStorageOptions {
   /** See {@link FileDurability}; `'durable'` by default. */
   durability?: FileDurability;
+  /**
+   * Called by `checkpointIdentifiers()` for each entry of `committed/` it skips because it
+   * is not a checkpoint (see {@link FileStorage.listDamaged}), so that nothing is dropped
+   * without a word. Without it, skipped entries are only visible through `listDamaged()`.
+   */
+  onDamaged?: (entry: DamagedEntry) => void;
 }
 
 /** The marker file that makes a folder a checkpoint store. */
 const MARKER = 'checkpointable.json';
+/** A marker is a few dozen bytes; anything much larger is not ours. */
+const MARKER_MAX_BYTES = 4096;
 const MARKER_CONTENT = { format: 'checkpointable-file-storage', version: 1 };
 /** The temporary name a marker is written under before it is renamed into place. */
 const MARKER_TEMP = /^\.checkpointable\.json\.[0-9a-f]+$/;
@@ -54,6 +69,7 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * <dir>/checkpointable.json               marker: {"format":"checkpointable-file-storage","version":1}
  * <dir>/committed/<name>                  one committed checkpoint: a pack file (file-pack.ts)
  * <dir>/staging/<host>-<pid>-<rand>.pack  a commit in progress
+ * <dir>/hashed-names                      identifiers behind `~<sha256>` names (file-hashed-names.ts)
  * ```
  * An uncommitted checkpoint lives in this process's memory until it is committed; nothing
  * reaches the disk before. A commit writes the whole checkpoint as one file in `staging/`,
@@ -62,6 +78,13 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * fsyncs `committed/`. Two fsyncs per commit, whatever the number of keys. Removal is one
  * `unlink`. Staging files of dead processes on this host are deleted on open. Folders are
  * created 0700, files 0600.
+ *
+ * What it refuses (see docs/file-storage-hardening.md): linked `committed/` or `staging/`
+ * folders (`Initialization`); links, folders, FIFOs and devices under a checkpoint's name
+ * (`Deserialize`, never followed, never blocking); lengths that do not fit the file or the
+ * 64 MiB header bound (`Deserialize`, before any allocation). Listing skips such entries and
+ * reports them through `onDamaged` and {@link FileStorage.listDamaged}. A committed handle
+ * holds its file open until released, so it reads what it loaded whatever other processes do.
  *
  * `FileStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
  * `FileStorage.openRaw()` returns the bare storage, for building wrapper chains.
@@ -82,13 +105,21 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   readonly durability: FileDurability;
   private readonly committedDir: string;
   private readonly stagingDir: string;
+  private readonly names: HashedNames;
+  /** The most bytes one write call is given; lowered by tests only. @internal */
+  writeMaxBytes = WRITE_MAX_BYTES;
 
-  private constructor(dir: string, durability: FileDurability) {
+  private constructor(
+    dir: string,
+    durability: FileDurability,
+    private readonly options: FileStorageOptions,
+  ) {
     super();
     this.dir = dir;
     this.durability = durability;
     this.committedDir = join(dir, 'committed');
     this.stagingDir = join(dir, 'staging');
+    this.names = new HashedNames(dir, this.committedDir);
   }
 
   /**
@@ -128,7 +159,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         'FileStorage.open() needs a folder path, such as "./var/checkpoints".',
       );
     }
-    const storage = new FileStorage(resolve(dir), durability);
+    const storage = new FileStorage(resolve(dir), durability, options);
     await storage.initialize();
     return storage;
   }
@@ -171,6 +202,13 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       }
       for (const sub of [this.committedDir, this.stagingDir]) {
         await fs.mkdir(sub, { recursive: true, mode: FOLDER_MODE });
+        // A linked subfolder would send commits, and the sweep's deletions, outside the store.
+        const stat = await fs.lstat(sub);
+        if (!stat.isDirectory()) {
+          throw fail(
+            `${sub} is ${fileKind(stat)}, not a folder; FileStorage keeps its checkpoints inside its own folder and follows no links. Replace it with a real folder (move its contents in) or choose another folder`,
+          );
+        }
       }
       if (this.isDurable) await syncFolder(dir);
     } catch (error) {
@@ -187,10 +225,18 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     fail: (problem: string, cause?: unknown) => CheckpointError,
   ): Promise<void> {
     let marker: unknown;
+    const path = join(this.dir, MARKER);
     try {
-      marker = JSON.parse(await fs.readFile(join(this.dir, MARKER), 'utf8'));
+      const { handle, stat } = await openRegularFile(path);
+      try {
+        if (stat.size > MARKER_MAX_BYTES) throw fail(`its ${MARKER} is ${stat.size} bytes long`);
+        marker = JSON.parse((await readExactly(handle, 0, stat.size)).toString('utf8'));
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
-      throw fail(`its ${MARKER} cannot be read`, error);
+      if (error instanceof CheckpointError) throw error;
+      throw fail(`its ${MARKER} cannot be read (${errorCode(error) ?? String(error)})`, error);
     }
     const m = marker as Partial<typeof MARKER_CONTENT> | null;
     if (m?.format !== MARKER_CONTENT.format || m.version !== MARKER_CONTENT.version) {
@@ -206,7 +252,8 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     for (const name of await readdirOrEmpty(this.stagingDir)) {
       const match = STAGING_NAME.exec(name);
       if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
-      await fs.rm(join(this.stagingDir, name), { force: true }).catch(() => undefined);
+      // unlink removes a name inside staging/ only (a link itself, never its target).
+      await fs.unlink(join(this.stagingDir, name)).catch(() => undefined);
     }
   }
 
@@ -217,7 +264,9 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
 
   protected async doCreate(identifier: string): Promise<FileUncommittedCheckpoint> {
     const target = join(this.committedDir, fileName(identifier));
-    if (await exists(target, identifier)) throw alreadyCommitted(identifier);
+    const kind = await entryKind(target, identifier);
+    if (kind === 'file') throw alreadyCommitted(identifier);
+    if (kind !== undefined) throw damagedEntry(identifier, target, kind);
     return new FileUncommittedCheckpoint(identifier, this);
   }
 
@@ -226,52 +275,75 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     const target = join(this.committedDir, fileName(identifier));
     const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`);
     const { chunks, header } = buildPack(identifier, new Date(), checkpoint.values);
+    let handle: fs.FileHandle;
     try {
-      await writeNewFileChunks(staging, chunks, this.isDurable);
+      handle = await createExclusive(staging);
     } catch (error) {
-      await fs.unlink(staging).catch(() => undefined); // may not exist if the open failed
       throw ioError('write', staging, error, { identifier });
     }
+    // The handle returned reads through this descriptor: the file it wrote, whatever
+    // another process does to the name later.
+    let published = false;
     try {
-      // link(), unlike rename(), refuses an existing name: the commit is exclusive.
-      await fs.link(staging, target);
-    } catch (error) {
-      if (errorCode(error) === 'EEXIST') throw alreadyCommitted(identifier);
-      throw ioError('publish the checkpoint as', target, error, { identifier });
+      try {
+        await writeChunks(handle, chunks, this.writeMaxBytes);
+        if (this.isDurable) await handle.sync();
+      } catch (error) {
+        throw ioError('write', staging, error, { identifier });
+      }
+      try {
+        // link(), unlike rename(), refuses an existing name: the commit is exclusive.
+        await fs.link(staging, target);
+      } catch (error) {
+        if (errorCode(error) === 'EEXIST') {
+          const kind = await entryKind(target, identifier).catch(() => 'file' as const);
+          throw kind === 'file' || kind === undefined
+            ? alreadyCommitted(identifier)
+            : damagedEntry(identifier, target, kind);
+        }
+        throw ioError('publish the checkpoint as', target, error, { identifier });
+      }
+      published = true;
     } finally {
       await fs.unlink(staging).catch(() => undefined);
+      if (!published) await handle.close();
     }
     if (this.isDurable) {
       try {
         await syncFolder(this.committedDir);
       } catch (error) {
+        await handle.close();
         throw ioError('make the commit durable in', this.committedDir, error, { identifier });
       }
     }
+    if (fileName(identifier).startsWith('~')) await this.names.remember(identifier);
     checkpoint.values.clear(); // the handle is used up; do not hold the values twice
-    return new FileCommittedCheckpoint(target, header);
+    return new FileCommittedCheckpoint(target, handle, header);
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
     const path = join(this.committedDir, fileName(identifier));
-    const header = await readHeader(path, identifier);
-    if (header === undefined) throw checkpointNotFound(identifier);
+    const opened = await openPack(path, identifier);
+    if (opened === undefined) throw checkpointNotFound(identifier);
+    const { handle, header } = opened;
     // The file name is where the caller looked; the header must agree. Otherwise a file
     // copied over another checkpoint would be served as it, and the HMAC and encryption
     // bindings, which use the handle's identifier, would vouch for it.
     if (header.identifier !== identifier) {
+      await handle.close();
       throw new CheckpointError(
         'Integrity',
         `The file of checkpoint ${quote(identifier)} (${path}) holds checkpoint ${quote(header.identifier)}: it was moved or copied there. Restore the right file from a backup or remove the checkpoint.`,
         { identifier },
       );
     }
-    return new FileCommittedCheckpoint(path, header);
+    return new FileCommittedCheckpoint(path, handle, header);
   }
 
   protected async doRemove(identifier: string): Promise<void> {
     const path = join(this.committedDir, fileName(identifier));
     try {
+      // unlink removes a damaged entry (a link, a FIFO) too, never what a link points to.
       await fs.unlink(path);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') throw checkpointNotFound(identifier);
@@ -285,28 +357,103 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   }
 
   protected async doList(): Promise<string[]> {
-    let names: string[];
+    const { identifiers, damaged } = await this.scan(false);
+    const { onDamaged } = this.options;
+    if (onDamaged !== undefined) {
+      for (const entry of damaged) {
+        try {
+          onDamaged(entry);
+        } catch (error) {
+          throw new CheckpointError(
+            'Other',
+            `The onDamaged callback of FileStorage threw on entry ${quote(entry.name)}; make it return normally.`,
+            { cause: error },
+          );
+        }
+      }
+    }
+    // Sorted here, so the base class's sort finds one sorted run and only checks it.
+    return sortSharingPrefix(identifiers);
+  }
+
+  /**
+   * The entries of `committed/` that are not readable checkpoints, each with why: links,
+   * folders, FIFOs and other non-regular files, names outside the identifier grammar, and
+   * pack files whose header is damaged. `checkpointIdentifiers()` skips these entries (it
+   * checks names and types only, so a damaged pack with a valid name is listed there and
+   * fails on load); this method opens and checks every pack, so it costs one open per
+   * checkpoint. Remove what it reports by hand, or with `removeCheckpoint()` where the name
+   * is a valid identifier.
+   *
+   * @throws {CheckpointError} `Io` when `committed/` cannot be listed
+   *
+   * @example
+   * ```ts
+   * const storage = await FileStorage.openRaw('./var/checkpoints');
+   * for (const { name, reason } of await storage.listDamaged()) console.warn(name, reason);
+   * ```
+   */
+  async listDamaged(): Promise<DamagedEntry[]> {
+    this.assertOpen();
+    return (await this.scan(true)).damaged;
+  }
+
+  private async scan(deep: boolean): Promise<{ identifiers: string[]; damaged: DamagedEntry[] }> {
+    let entries: Dirent[];
     try {
-      names = await fs.readdir(this.committedDir);
+      entries = await fs.readdir(this.committedDir, { withFileTypes: true });
     } catch (error) {
       throw ioError('list', this.committedDir, error);
     }
     const identifiers: string[] = [];
-    for (const name of names) {
-      const identifier = identifierOf(name);
-      if (identifier !== undefined) {
-        identifiers.push(identifier);
+    const damaged: DamagedEntry[] = [];
+    const hashed: string[] = [];
+    for (const entry of entries) {
+      const { name } = entry;
+      // The kernel's entry type, read with the names: no extra system call.
+      if (!entry.isFile()) {
+        damaged.push({ name, reason: `it is ${fileKind(entry)}, not a checkpoint file` });
       } else if (name.startsWith('~')) {
-        // Hashed names keep the identifier only in the pack's header.
-        const header = await readHeader(join(this.committedDir, name), name).catch(() => undefined);
-        if (header !== undefined && fileName(header.identifier) === name)
-          identifiers.push(header.identifier);
+        hashed.push(name);
+      } else {
+        const identifier = identifierOf(name);
+        const problem = identifier === undefined ? undefined : nameProblem(identifier);
+        if (identifier === undefined) {
+          damaged.push({ name, reason: 'its name is not one FileStorage writes' });
+        } else if (problem !== undefined) {
+          damaged.push({
+            name,
+            reason: `its name stands for ${quote(identifier)}, not a valid identifier: ${problem}`,
+          });
+        } else if (deep) {
+          const reason = await this.packProblem(name, identifier);
+          if (reason === undefined) identifiers.push(identifier);
+          else damaged.push({ name, reason });
+        } else {
+          identifiers.push(identifier);
+        }
       }
     }
-    return identifiers;
+    const resolved = await this.names.resolve(hashed, deep);
+    identifiers.push(...resolved.identifiers);
+    damaged.push(...resolved.damaged);
+    return { identifiers, damaged };
+  }
+
+  /** Why the pack `name` is not a readable checkpoint `identifier`, or undefined. */
+  private async packProblem(name: string, identifier: string): Promise<string | undefined> {
+    return packProblem(join(this.committedDir, name), identifier);
   }
 
   protected async doClose(): Promise<void> {}
+}
+
+/** An entry of `committed/` that is not a readable checkpoint; see {@link FileStorage.listDamaged}. */
+export interface DamagedEntry {
+  /** The entry's file name in `committed/`. */
+  readonly name: string;
+  /** Why it is not a checkpoint. */
+  readonly reason: string;
 }
 
 /**
@@ -315,78 +462,31 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
  */
 export class FileUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
 
-/** A committed checkpoint of a {@link FileStorage}: its pack header, read once. */
-class FileCommittedCheckpoint extends BaseCommittedCheckpoint {
-  constructor(
-    private readonly path: string,
-    private readonly header: PackHeader,
-  ) {
-    super(header.identifier, new Date(header.createdAt));
+/**
+ * `names` in the order of sortNames (UTF-16 code units), faster when they share a long
+ * prefix (`tenant-4711/orders/...`): the prefix is set aside, so that comparisons start
+ * where the names differ. Sorting 10,000 names that share 224 characters otherwise costs
+ * more than the rest of a listing.
+ */
+function sortSharingPrefix(names: string[]): string[] {
+  if (names.length < 2) return names;
+  // The prefix all names share is the one the smallest and the largest share.
+  let min = names[0];
+  let max = names[0];
+  for (const name of names) {
+    if (name < min) min = name;
+    else if (name > max) max = name;
   }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    const entry = this.header.keys.get(key);
-    if (entry === undefined) throw keyNotFound(this.identifier, key);
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(this.path, 'r');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') {
-        throw new CheckpointError(
-          'NotFound',
-          `Checkpoint ${quote(this.identifier)} was removed while this handle was open; wrap the storage in a GuardWrapper (FileStorage.open does) to prevent that.`,
-          { identifier: this.identifier, key, cause: error },
-        );
-      }
-      throw ioError('read', this.path, error, { identifier: this.identifier, key });
-    }
-    try {
-      return await readExactly(handle, this.header.dataStart + entry[0], entry[1]);
-    } catch (error) {
-      throw ioError('read', this.path, error, { identifier: this.identifier, key });
-    } finally {
-      await handle.close();
-    }
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.header.keys.keys()];
-  }
-}
-
-/** Reads and checks a committed checkpoint's header; undefined when there is no such file. */
-async function readHeader(path: string, identifier: string): Promise<PackHeader | undefined> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, 'r');
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw ioError('read', path, error, { identifier });
-  }
-  try {
-    const { size } = await handle.stat();
-    return await readPackHeader(path, size, (position, length) =>
-      readExactly(handle, position, length),
-    );
-  } catch (error) {
-    if (error instanceof CheckpointError) {
-      throw new CheckpointError(error.kind, error.message, { identifier, cause: error.cause });
-    }
-    throw ioError('read', path, error, { identifier });
-  } finally {
-    await handle.close();
-  }
-}
-
-async function exists(path: string, identifier: string): Promise<boolean> {
-  try {
-    await fs.stat(path);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw ioError('check', path, error, { identifier });
-  }
+  let same = 0;
+  const limit = Math.min(min.length, max.length);
+  while (same < limit && min.charCodeAt(same) === max.charCodeAt(same)) same++;
+  // Without a comparator, sort() compares strings by UTF-16 code units, as sortNames does.
+  if (same < 16) return names.sort();
+  const prefix = min.slice(0, same);
+  return names
+    .map((name) => name.slice(same))
+    .sort()
+    .map((rest) => prefix + rest);
 }
 
 async function readdirOrEmpty(path: string): Promise<string[]> {

@@ -386,6 +386,33 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           await loaded.release();
           await expectKind(second.createCheckpoint('durable'), 'AlreadyExists');
         });
+
+        it('keeps a loaded handle on what it loaded when another storage object removes and recommits the identifier', async () => {
+          await (
+            await commitValues('orders', { owner: 'alice-01', balance: 'b-000100' })
+          ).release();
+          const held = await storage.loadCheckpoint('orders');
+          // Another storage object (another process) does not see this one's handles, so
+          // its removal goes through even where a guard would refuse it.
+          const second = await other();
+          await second.removeCheckpoint('orders');
+          const draft = await second.createCheckpoint('orders');
+          // The same keys in the other order, values of the same lengths: a handle that read
+          // the new data at the old positions would return it under the wrong keys.
+          await draft.put('balance', 'mallory1');
+          await draft.put('owner', 'b-999999');
+          await (await second.commitCheckpoint(draft)).release();
+          const original: Record<string, string> = { owner: 'alice-01', balance: 'b-000100' };
+          for (const key of ['owner', 'balance']) {
+            const outcome = await held.get(key).then(
+              (value) => ({ value }),
+              (error: unknown) => ({ error }),
+            );
+            if ('error' in outcome) expect(outcome.error).toBeInstanceOf(CheckpointError);
+            else expect(outcome.value).toBe(original[key]);
+          }
+          await held.release();
+        });
       }
     });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FileStorage } from 'checkpointable';
+import { CheckpointError, FileStorage, type Storage } from 'checkpointable';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom, spawnTypeScript } from '../fixtures/reliability/child-process';
 import { crashKeys, crashValue } from '../fixtures/reliability/crash-workload';
@@ -152,6 +152,188 @@ async function wholeCheckpointProblem(
       if (mismatch !== undefined) return `key ${key}: ${mismatch}`;
     }
     return undefined;
+  } finally {
+    await checkpoint.release();
+  }
+}
+
+// Several writers at once: npm test runs a modest sample, `npm run stress` 1,000 kills.
+const MULTI_KILLS = STRESS ? 1000 : 24;
+const WRITERS = 3;
+const MULTI_FIXTURE = 'test/fixtures/reliability/multi-writer-loop.ts';
+/** A kill lands this long (at most) after the victim said it was ready. */
+const MULTI_MAX_DELAY_MS = 300;
+
+describe('crash: three writers commit, contest and remove in one folder while being SIGKILLed', () => {
+  it(
+    `loses, tears, resurrects and double-awards nothing across ${MULTI_KILLS} kills (seed ${SEED})`,
+    async () => {
+      const dir = join(root, 'multi');
+      const random = seededRandom(SEED + 1);
+      /** Own checkpoints acknowledged by dead writers and not being removed: must be whole. */
+      const mustExist = new Set<string>();
+      const removed = new Set<string>();
+      const winners = new Map<string, string[]>();
+      const verified = new Set<string>();
+      const problems: string[] = [];
+      const counts = { torn: 0, lost: 0, resurrected: 0, doubleWinners: 0, beaten: 0, acked: 0 };
+      let generation = 0;
+
+      const spawnWriter = (slot: number) => {
+        const tag = `w${slot}-g${generation++}`;
+        return { tag, child: spawnTypeScript(MULTI_FIXTURE, [dir, tag]) };
+      };
+      // The store exists before the writers race to open it (that race has its own test).
+      await (await FileStorage.open(dir)).close();
+      const writers = Array.from({ length: WRITERS }, (_, slot) => spawnWriter(slot));
+      const reader = await FileStorage.open(dir);
+
+      /** Takes in everything a dead writer printed. */
+      const settle = ({ tag, child }: (typeof writers)[number]) => {
+        const removing = new Set<string>();
+        for (const line of child.lines) {
+          const [verb, identifier] = line.split(' ');
+          if (verb === 'removing') removing.add(identifier);
+          else if (verb === 'removed') removed.add(identifier);
+          else if (verb === 'beaten') counts.beaten++;
+          else if (verb === 'won')
+            winners.set(identifier, [...(winners.get(identifier) ?? []), tag]);
+        }
+        for (const line of child.lines) {
+          const [verb, identifier] = line.split(' ');
+          if (verb === 'ack') counts.acked++;
+          if ((verb === 'ack' || verb === 'won') && !removing.has(identifier)) {
+            mustExist.add(identifier);
+          }
+        }
+      };
+
+      /** What the reader sees now, checked against what dead writers were told. */
+      const check = async (storage: Storage, when: string) => {
+        const listed = new Set(await storage.checkpointIdentifiers());
+        for (const identifier of listed) {
+          if (removed.has(identifier)) {
+            counts.resurrected++;
+            problems.push(`${when}: ${identifier} was removed but is listed again`);
+          }
+          if (verified.has(identifier)) continue;
+          const problem = await multiWriterProblem(storage, identifier, winners);
+          // A live writer may remove its checkpoint between the listing and the load.
+          if (problem === 'gone' && !mustExist.has(identifier)) continue;
+          if (problem !== undefined) {
+            counts.torn++;
+            problems.push(`${when}: ${identifier} is torn: ${problem}`);
+          }
+          verified.add(identifier);
+        }
+        for (const identifier of mustExist) {
+          if (!listed.has(identifier)) {
+            counts.lost++;
+            problems.push(`${when}: acknowledged ${identifier} is missing`);
+            mustExist.delete(identifier); // count each loss once
+          }
+        }
+        for (const [identifier, tags] of winners) {
+          if (tags.length > 1) {
+            counts.doubleWinners++;
+            problems.push(`${when}: ${identifier} was won by ${tags.join(' and ')}`);
+            winners.set(identifier, tags.slice(0, 1));
+          }
+        }
+      };
+
+      try {
+        for (let kill = 0; kill < MULTI_KILLS; kill++) {
+          const slot = Math.floor(random() * WRITERS);
+          const victim = writers[slot];
+          await victim.child.waitForLine((line) => line === 'ready');
+          await sleep(Math.floor(random() * MULTI_MAX_DELAY_MS));
+          victim.child.process.kill('SIGKILL');
+          const { signal } = await victim.child.exited;
+          expect(signal, `${victim.tag} stderr:\n${victim.child.stderr()}`).toBe('SIGKILL');
+          settle(victim);
+          writers[slot] = spawnWriter(slot);
+          await check(reader, `kill ${kill} (${victim.tag})`);
+        }
+      } finally {
+        for (const writer of writers) writer.child.process.kill('SIGKILL');
+        for (const writer of writers) {
+          await writer.child.exited;
+          settle(writer);
+        }
+        await reader.close();
+      }
+      const last = await FileStorage.open(dir);
+      try {
+        await check(last, 'after the last kill');
+      } finally {
+        await last.close();
+      }
+      const reopened = await FileStorage.open(dir);
+      await reopened.close();
+      const leftovers = readdirSync(join(dir, 'staging')).length;
+      console.log(
+        `multi-writer crash: kills=${MULTI_KILLS} writers=${WRITERS} acknowledged=${counts.acked} ` +
+          `shared-won=${winners.size} shared-beaten=${counts.beaten} removals=${removed.size} ` +
+          `torn=${counts.torn} lost=${counts.lost} resurrected=${counts.resurrected} ` +
+          `double-winners=${counts.doubleWinners} seed=${SEED}`,
+      );
+      expect(problems.slice(0, 20)).toEqual([]);
+      expect({ ...counts, leftovers }).toMatchObject({
+        torn: 0,
+        lost: 0,
+        resurrected: 0,
+        doubleWinners: 0,
+        leftovers: 0,
+      });
+      // The zeros mean something only if the writers did commit, contest and remove.
+      expect(counts.acked).toBeGreaterThan(MULTI_KILLS);
+      expect(winners.size).toBeGreaterThan(0);
+      expect(counts.beaten).toBeGreaterThan(0);
+      expect(removed.size).toBeGreaterThan(0);
+    },
+    HANG_GUARD_MS,
+  );
+});
+
+/**
+ * Why `identifier` is not what its writer put, `'gone'` when it no longer loads as
+ * NotFound, or undefined when it is whole. A shared checkpoint must hold its winner's tag.
+ */
+async function multiWriterProblem(
+  storage: Storage,
+  identifier: string,
+  winners: ReadonlyMap<string, string[]>,
+): Promise<string | undefined> {
+  if (!/^(own-w\d+-g\d+-\d+|shared-\d+)$/.test(identifier))
+    return 'not an identifier a writer uses';
+  let checkpoint;
+  try {
+    checkpoint = await storage.loadCheckpoint(identifier);
+  } catch (error) {
+    return CheckpointError.is(error, 'NotFound') ? 'gone' : `it does not load: ${String(error)}`;
+  }
+  try {
+    const shared = identifier.startsWith('shared-');
+    const expectedKeys = crashKeys(identifier);
+    const keys = (await checkpoint.keys()).filter((key) => !(shared && key === 'writer'));
+    if (keys.join(',') !== expectedKeys.join(',')) {
+      return `keys [${keys.join(', ')}] instead of [${expectedKeys.join(', ')}]`;
+    }
+    for (const key of keys) {
+      const mismatch = exactMismatch(await checkpoint.get(key), crashValue(identifier, key));
+      if (mismatch !== undefined) return `key ${key}: ${mismatch}`;
+    }
+    if (shared) {
+      const writer = await checkpoint.get('writer');
+      const winner = winners.get(identifier)?.[0];
+      if (winner !== undefined && writer !== winner) {
+        return `it holds ${String(writer)}'s commit, but ${winner} was told it won`;
+      }
+    }
+    return undefined;
+  } catch (error) {
+    return `it does not read: ${String(error)}`;
   } finally {
     await checkpoint.release();
   }
