@@ -90,16 +90,6 @@ describe('FileStorage: identifiers behind hashed file names come from the hashed
     expect(await listFresh(dir)).toEqual([long(0)]);
     expect(readFileSync(index, 'utf8')).toBe(`${fileName(long(0))} ${long(0)}\n`);
   });
-
-  it('keeps identifiers with a lone surrogate out of the index and still lists them', async () => {
-    const dir = join(root, `s${n++}`);
-    const storage = await FileStorage.openRaw(dir, { durability: 'atomic' });
-    const odd = `lone\uD800${'x'.repeat(10)}`;
-    await (await storage.commitCheckpoint(await storage.createCheckpoint(odd))).release();
-    await storage.close();
-    expect(existsSync(join(dir, 'hashed-names'))).toBe(false);
-    expect(await listFresh(dir)).toEqual([odd]);
-  });
 });
 
 describe('FileStorage: listing order', () => {
