@@ -19,6 +19,7 @@ import {
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import { CheckpointError, quote } from '../errors';
+import { listIdentifiersWithPrefix, type PrefixListingOptions } from '../storage/prefix-listing';
 import type { Storage } from '../storage/storage';
 import {
   checkpointIdentifier,
@@ -113,13 +114,15 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       return tuple === undefined ? undefined : { ...tuple, config };
     }
     const prefix = checkpointPrefix(thread, namespace);
-    const identifiers = await this.#identifiers(prefix);
     // Newest first: a checkpoint removed meanwhile is skipped for the one before it.
-    for (let i = identifiers.length - 1; i >= 0; i--) {
-      const tuple = await this.#read(identifiers[i]);
+    let before: string | undefined;
+    for (;;) {
+      const [newest] = await this.#identifiers(prefix, { descending: true, limit: 1, before });
+      if (newest === undefined) return undefined;
+      const tuple = await this.#read(newest);
       if (tuple !== undefined) return tuple;
+      before = newest;
     }
-    return undefined;
   }
 
   async *list(
@@ -271,9 +274,12 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     await this.storage.close();
   }
 
-  /** The committed identifiers under `prefix`, ascending. */
-  async #identifiers(prefix: string): Promise<string[]> {
-    return (await this.storage.checkpointIdentifiers()).filter((id) => id.startsWith(prefix));
+  /**
+   * The committed identifiers under `prefix`, ascending: through the storage's prefix
+   * listing where it has one, so a thread's length and other threads cost nothing.
+   */
+  #identifiers(prefix: string, options?: PrefixListingOptions): Promise<string[]> {
+    return listIdentifiersWithPrefix(this.storage, prefix, options);
   }
 
   async #commit(identifier: string, values: Record<string, unknown>, replace: boolean) {
