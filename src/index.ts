@@ -17,7 +17,7 @@ export { assertValidName, MAX_NAME_LENGTH } from './storage/names';
 export { BaseStorage } from './storage/base-storage';
 export { BaseUncommittedCheckpoint, BaseCommittedCheckpoint } from './storage/base-checkpoints';
 export { BufferedUncommittedCheckpoint } from './storage/buffered-uncommitted-checkpoint';
-export { MemoryStorage } from './storage/memory-storage';
+export { MemoryStorage } from './memory/memory-storage';
 export {
   hasPrefixListing,
   listIdentifiersWithPrefix,

@@ -1,7 +1,7 @@
 import { Lifecycle, type DependencyContainer } from 'tsyringe';
 import { CheckpointManager } from '../manager/checkpoint-manager';
 import type { WrapperConfig } from '../wrappers/wrapper-chain';
-import { CHECKPOINT_STORAGE } from './checkpoint-storage-token';
+import { CHECKPOINT_STORAGE } from '../manager/checkpoint-storage-token';
 import { openWrappedStorage, type StorageSource } from './storage-source';
 
 /**

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { DependencyContainer } from 'tsyringe';
 import { CheckpointError } from '../errors';
 import { FileStorage, type FileDurability } from '../storage/file-storage';
-import { MemoryStorage } from '../storage/memory-storage';
+import { MemoryStorage } from '../memory/memory-storage';
 import type { Storage } from '../storage/storage';
 import { buildWrapperChain, type WrapperConfig } from '../wrappers/wrapper-chain';
 

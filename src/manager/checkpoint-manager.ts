@@ -2,7 +2,7 @@ import { inject, injectable } from 'tsyringe';
 import { decodeValue } from '../codec/decoder';
 import { restoreAs, type ClassType } from '../codec/restore-as';
 import { metadataRegistry } from '../decorators/metadata-registry';
-import { CHECKPOINT_STORAGE } from '../di/checkpoint-storage-token';
+import { CHECKPOINT_STORAGE } from './checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
 import { assertValidName, sortNames } from '../storage/names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';

@@ -1,4 +1,4 @@
-import { CHECKPOINT_STORAGE } from '../di/checkpoint-storage-token';
+import { CHECKPOINT_STORAGE } from '../manager/checkpoint-storage-token';
 import { CheckpointError } from '../errors';
 import { CheckpointManager } from '../manager/checkpoint-manager';
 

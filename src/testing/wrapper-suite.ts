@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors';
-import { MemoryStorage } from '../storage/memory-storage';
+import { MemoryStorage } from '../memory/memory-storage';
 import type { Storage } from '../storage/storage';
 import { SealingWrapper } from '../wrappers/sealing-wrapper';
 import { WrapperStorage } from '../wrappers/wrapper-storage';

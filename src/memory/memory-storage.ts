@@ -1,15 +1,19 @@
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
-import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
+import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
+import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type {
   CheckpointSummaries,
   CheckpointSummary,
   SummaryListing,
-} from './checkpoint-summaries';
-import { sortNames } from './names';
-import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
-import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from './prefix-listing';
-import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
+} from '../storage/checkpoint-summaries';
+import { sortNames } from '../storage/names';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
+import {
+  selectWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
+import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 
 interface StoredCheckpoint {
   readonly createdAt: Date;
