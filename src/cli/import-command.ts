@@ -67,55 +67,59 @@ Examples:
           out.line(`${entries.length} checkpoint(s)`);
           return;
         }
-        await withStore(options, async (store) => {
-          const there = new Set(await store.storage.checkpointIdentifiers());
-          const clash = entries.filter((e) => there.has(e.identifier)).map((e) => e.identifier);
-          if (clash.length > 0 && local.skipExisting !== true) {
-            const names =
-              clash.slice(0, 5).map(quote).join(', ') +
-              (clash.length > 5 ? `, ... (${clash.length} in all)` : '');
-            throw new CheckFailed(
-              `the storage already has ${names}; nothing was imported. Pass --skip-existing to import only the others, or remove them first.`,
+        await withStore(
+          options,
+          async (store) => {
+            const there = new Set(await store.storage.checkpointIdentifiers());
+            const clash = entries.filter((e) => there.has(e.identifier)).map((e) => e.identifier);
+            if (clash.length > 0 && local.skipExisting !== true) {
+              const names =
+                clash.slice(0, 5).map(quote).join(', ') +
+                (clash.length > 5 ? `, ... (${clash.length} in all)` : '');
+              throw new CheckFailed(
+                `the storage already has ${names}; nothing was imported. Pass --skip-existing to import only the others, or remove them first.`,
+              );
+            }
+            const skipped = new Set(clash);
+            const imported: string[] = [];
+            let bytes = 0;
+            let copy: CopyWriter | undefined;
+            const progress = out.progress('import', entries.length);
+            try {
+              await readArchive(archive, true, {
+                checkpoint: async (entry) => {
+                  if (!skipped.has(entry.identifier)) {
+                    copy = await CopyWriter.begin(store.storage, entry.identifier, entry.createdAt);
+                  }
+                },
+                value: async (_id, key, value) => {
+                  if (copy !== undefined) await copy.value(key, value!);
+                },
+                end: async (entry) => {
+                  if (copy === undefined) {
+                    progress.tick(entry.identifier, 'skipped (already in the storage)');
+                    return;
+                  }
+                  bytes += await copy.commit();
+                  copy = undefined;
+                  imported.push(entry.identifier);
+                  progress.tick(entry.identifier, 'imported');
+                },
+              });
+            } catch (error) {
+              await copy?.discard();
+              throw error;
+            } finally {
+              progress.stop();
+            }
+            out.data({ imported, skipped: [...skipped], bytes });
+            out.line(
+              `imported ${imported.length} checkpoint(s) (${formatBytes(bytes)} of values) into ${store.display}` +
+                (skipped.size > 0 ? `, skipped ${skipped.size} already there` : ''),
             );
-          }
-          const skipped = new Set(clash);
-          const imported: string[] = [];
-          let bytes = 0;
-          let copy: CopyWriter | undefined;
-          const progress = out.progress('import', entries.length);
-          try {
-            await readArchive(archive, true, {
-              checkpoint: async (entry) => {
-                if (!skipped.has(entry.identifier)) {
-                  copy = await CopyWriter.begin(store.storage, entry.identifier, entry.createdAt);
-                }
-              },
-              value: async (_id, key, value) => {
-                if (copy !== undefined) await copy.value(key, value!);
-              },
-              end: async (entry) => {
-                if (copy === undefined) {
-                  progress.tick(entry.identifier, 'skipped (already in the storage)');
-                  return;
-                }
-                bytes += await copy.commit();
-                copy = undefined;
-                imported.push(entry.identifier);
-                progress.tick(entry.identifier, 'imported');
-              },
-            });
-          } catch (error) {
-            await copy?.discard();
-            throw error;
-          } finally {
-            progress.stop();
-          }
-          out.data({ imported, skipped: [...skipped], bytes });
-          out.line(
-            `imported ${imported.length} checkpoint(s) (${formatBytes(bytes)} of values) into ${store.display}` +
-              (skipped.size > 0 ? `, skipped ${skipped.size} already there` : ''),
-          );
-        });
+          },
+          true,
+        );
       },
     );
 }
