@@ -86,6 +86,7 @@ Examples:
           .slice(0, Math.max(0, known.length - keepLast))
           .filter((c) => cutoff === undefined || c.createdAt.getTime() < cutoff.getTime());
         const removed: string[] = [];
+        const unreadable = failures.length;
         for (const { identifier, createdAt } of due) {
           if (dryRun) {
             removed.push(identifier);
@@ -102,7 +103,8 @@ Examples:
           }
         }
         for (const failure of failures) out.line(failureLine(failure, shownName));
-        const kept = known.length - removed.length;
+        // Unreadable checkpoints (failures before any removal) stay, and count as kept.
+        const kept = known.length + unreadable - removed.length;
         out.data({ dryRun, removed, kept, failures });
         out.line(
           `${dryRun ? 'would remove' : 'removed'} ${removed.length} checkpoint(s), kept ${kept}` +
