@@ -387,7 +387,7 @@ class ArchiveReader {
     if (!hash.digest().equals(digest)) {
       throw new CheckpointError(
         'Integrity',
-        `The archive ${quote(this.path)} is damaged: the record at byte ${offset}${name ? ` (${quote(name)})` : ''} does not match its SHA-256 digest. Nothing was imported from it; use another copy of the archive or export again.`,
+        `The archive ${quote(this.path)} is damaged: the record at byte ${offset}${name ? ` (${quote(name)})` : ''} does not match its SHA-256 digest; use another copy of the archive or export again.`,
       );
     }
     if (!Buffer.from(name, 'utf8').equals(nameAndLength.subarray(0, nameLength))) {
@@ -455,14 +455,14 @@ class ArchiveReader {
   private malformed(offset: number, problem: string): CheckpointError {
     return new CheckpointError(
       'Deserialize',
-      `The archive ${quote(this.path)} ${problem} (at byte ${offset}); nothing was imported from it. Check that it is a checkpointable archive, or export it again.`,
+      `The archive ${quote(this.path)} ${problem} (at byte ${offset}); check that it is a checkpointable archive, or export it again.`,
     );
   }
 
   private truncated(offset: number, what: string): CheckpointError {
     return new CheckpointError(
       'Integrity',
-      `The archive ${quote(this.path)} is truncated: it ends at byte ${this.size}, inside ${what} starting at byte ${offset}. Nothing was imported from it; the export was interrupted or the copy is incomplete: use a complete copy or export again.`,
+      `The archive ${quote(this.path)} is truncated: it ends at byte ${this.size}, inside ${what} starting at byte ${offset}. The export was interrupted or the copy is incomplete: use a complete copy or export again.`,
     );
   }
 }
