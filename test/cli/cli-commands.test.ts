@@ -179,7 +179,7 @@ describe('checkpointable bin on a file store', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('checkpoint  order-2\ncreated     ');
     expect(text.stdout).toContain('classes     Customer@1, Order@2');
-    expect(text.stdout).toMatch(/key order \([\d.]+ (B|KiB)\)\nOrder \{\n  id: 2,/);
+    expect(text.stdout).toMatch(/key order \([\d.]+ (B|KiB)\)\nOrder \{\n {2}id: 2,/);
     expect(text.stdout).toContain(
       "lines: Map(2) { 'apple' => 3n, 'pear' => 12345678901234567890n }",
     );
@@ -254,7 +254,7 @@ describe('checkpointable bin on a file store', () => {
     ]);
     expect(hex.code).toBe(0);
     // The checksum envelope's magic "CPCK", then the codec's "CPV" inside it.
-    expect(hex.stdout).toMatch(/key note \(\d+ bytes at rest\)\n00000000  43 50 43 4b /);
+    expect(hex.stdout).toMatch(/key note \(\d+ bytes at rest\)\n00000000 {2}43 50 43 4b /);
     const b64 = await runBin(bin, [
       'show',
       '--storage',

@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWrapperChain, FileStorage, type Storage } from 'checkpointable';
+import { buildWrapperChain, type Storage } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { RedisStorage } from 'checkpointable/redis';
 import { DATABASE_URL, postgresAnswers, sql } from '../postgres/postgres-server';
