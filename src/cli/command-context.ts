@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CheckpointError, quote } from '../errors';
 import { assertValidName } from '../storage/names';
 import type { Storage } from '../storage/storage';
-import { UsageError } from './cli-error';
+import { oneLine, UsageError } from './cli-error';
 import { openStore, SOURCE_ENV, type OpenStore, type StoreOptions } from './open-store';
 import { Output } from './output';
 
@@ -116,7 +116,7 @@ export function failureOf(error: unknown, identifier: string, key?: string): Fai
  */
 export function failureLine(failure: Failure, shown: (name: string) => string): string {
   const where = failure.key === undefined ? '' : ` key ${shown(failure.key)}`;
-  return `FAILED ${shown(failure.identifier)}${where}: ${failure.kind}: ${failure.message.replace(/[\r\n]+/g, ' ')}`;
+  return `FAILED ${shown(failure.identifier)}${where}: ${failure.kind}: ${oneLine(failure.message)}`;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { SingleBar } from 'cli-progress';
-import { oneLine } from './cli-error';
 
 /**
  * How a command writes: data on stdout, and progress only where a person watches. With
@@ -113,7 +112,21 @@ export class Progress {
  */
 export function shownName(name: string): string {
   // eslint-disable-next-line no-control-regex
-  return /^[^\s"'\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/.test(name)
-    ? name
-    : oneLine(JSON.stringify(name));
+  return /^[^\s"'\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/.test(name) ? name : quoteName(name);
+}
+
+/**
+ * A name JSON-quoted with every control character escaped: JSON itself leaves DEL, the C1
+ * controls and the line separators U+2028/U+2029 as they are, so those are escaped too.
+ *
+ * @example
+ * ```ts
+ * quoteName('a\u2028b'); // '"a\\u2028b"'
+ * ```
+ */
+export function quoteName(name: string): string {
+  return JSON.stringify(name).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

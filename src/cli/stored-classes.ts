@@ -7,6 +7,7 @@
  * would refuse an unregistered class is answered.
  */
 import { useClassBindings, type ClassBinding, type ClassBindings } from '../codec/class-bindings';
+import { quoteName } from './output';
 
 /**
  * The stand-in for a stored class: its name is the stored name, and instances hold the
@@ -40,7 +41,7 @@ const SAFE_NAME = /^[A-Za-z_$][\w$.:@-]{0,127}$/;
  * JSON-quoted otherwise (control characters and all made visible).
  */
 function displayName(name: string): string {
-  return SAFE_NAME.test(name) ? name : JSON.stringify(name.slice(0, 128));
+  return SAFE_NAME.test(name) ? name : quoteName(name.slice(0, 128));
 }
 
 function bindingFor(name: string): ClassBinding {

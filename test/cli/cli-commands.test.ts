@@ -458,4 +458,43 @@ describe('checkpointable bin on a file store', () => {
     expect(run.stdout).toMatch(/removed 4 checkpoint\(s\), kept 1, 1 FAILED \(kept\)\n$/);
     expect(readdirSync(join(dir, 'committed'))).toEqual(['order-1']);
   });
+
+  it('shows names read from storage quoted, never as raw control characters', async () => {
+    const dir = tempDir('cp-cli-');
+    dirs.push(dir);
+    // A value naming a class the bin does not know, whose name and field carry terminal
+    // escapes, hand-written in the codec's layout (src/codec/format.ts).
+    const tree = JSON.stringify(['\u0000K', 'Evil\u001b[2J', 1, ['x\u001b[31m'], 'y\u0007']);
+    const json = Buffer.from(tree, 'utf8');
+    const bytes = Buffer.alloc(8 + json.length + 4);
+    bytes.write('CPV', 0, 'latin1');
+    bytes[3] = 1;
+    bytes.writeUInt32LE(json.length, 4);
+    json.copy(bytes, 8);
+    const storage = await FileStorage.openRaw(dir);
+    const draft = await storage.createCheckpoint('a "quoted"\u2028id');
+    await draft.putBytes('k', bytes);
+    await (await storage.commitCheckpoint(draft)).release();
+    await storage.close();
+
+    const show = await runBin(bin, ['show', '--storage', `file:${dir}`, 'a "quoted"\u2028id']);
+    expect(show.code).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(show.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u2028]/);
+    expect(show.stdout).toContain('checkpoint  "a \\"quoted\\"\\u2028id"\n');
+    expect(show.stdout).toContain(`"Evil\\u001b[2J" { 'x\\x1B[31m': 'y\\x07' }`);
+    const json2 = await runBin(bin, [
+      'show',
+      '--storage',
+      `file:${dir}`,
+      'a "quoted"\u2028id',
+      '--json',
+    ]);
+    expect(JSON.parse(json2.stdout).values.k).toEqual({
+      $class: 'Evil\u001b[2J',
+      fields: { 'x\u001b[31m': 'y\u0007' },
+    });
+    const ls = await runBin(bin, ['ls', '--storage', `file:${dir}`]);
+    expect(ls.stdout.split('\n')[1]).toMatch(/^"a \\"quoted\\"\\u2028id"  /);
+  });
 });
