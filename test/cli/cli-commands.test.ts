@@ -495,6 +495,6 @@ describe('checkpointable bin on a file store', () => {
       fields: { 'x\u001b[31m': 'y\u0007' },
     });
     const ls = await runBin(bin, ['ls', '--storage', `file:${dir}`]);
-    expect(ls.stdout.split('\n')[1]).toMatch(/^"a \\"quoted\\"\\u2028id"  /);
+    expect(ls.stdout.split('\n')[1]).toMatch(/^"a \\"quoted\\"\\u2028id" {2}/);
   });
 });
