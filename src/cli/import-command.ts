@@ -60,10 +60,12 @@ Examples:
             })),
           });
           out.line(`archive ${archive}, exported ${header.exportedAt.toISOString()}`);
-          for (const e of entries)
+          const width = Math.max(0, ...entries.map((e) => shownName(e.identifier).length));
+          for (const e of entries) {
             out.line(
-              `${shownName(e.identifier)}  ${e.createdAt.toISOString()}  ${e.values} value(s)`,
+              `${shownName(e.identifier).padEnd(width)}  ${e.createdAt.toISOString()}  ${e.values} value(s)`,
             );
+          }
           out.line(`${entries.length} checkpoint(s)`);
           return;
         }
