@@ -171,6 +171,28 @@ describe('checkpointable bin on a file store', () => {
     });
     await saved.release();
     await storage.close();
+
+    const old = await runBin(bin, [
+      'ls',
+      '--storage',
+      `file:${dir}`,
+      '--wrappers',
+      'checksum',
+      '--before',
+      '2026-01-01',
+    ]);
+    expect(old.stdout).toBe('IDENTIFIER  CREATED  SIZE  CLASSES  KEYS\n0 checkpoint(s)\n');
+    const before = await runBin(bin, [
+      'ls',
+      '--storage',
+      `file:${dir}`,
+      '--wrappers',
+      'checksum',
+      '--before',
+      '0s',
+      '--json',
+    ]);
+    expect((JSON.parse(before.stdout) as { checkpoints: unknown[] }).checkpoints).toHaveLength(5);
   });
 
   it('show prints values with their types and class names; --json keeps the types', async () => {
