@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { CheckpointError } from '../errors';
+import type { CommittedCheckpoint } from '../storage/storage';
 import { UsageError } from './cli-error';
 import { ArchiveWriter } from './archive-format';
 import { summarize } from './checkpoint-origin';
@@ -55,7 +56,7 @@ Examples:
           try {
             await writer.header(new Date());
             for (const id of ids) {
-              let saved;
+              let saved: CommittedCheckpoint;
               try {
                 saved = await store.storage.loadCheckpoint(id);
               } catch (error) {

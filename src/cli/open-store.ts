@@ -126,7 +126,8 @@ export function parseWrapperNames(text: string, option = '--wrappers'): string[]
 }
 
 /**
- * The storage URL with the password (if any) replaced by `***`, for output.
+ * The storage URL with the password (in the user part or a `password=` parameter)
+ * replaced by `***`, for output.
  *
  * @example
  * ```ts
@@ -134,7 +135,9 @@ export function parseWrapperNames(text: string, option = '--wrappers'): string[]
  * ```
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@')
+    .replace(/([?&](?:password|pass|sslpassword)=)[^&#]*/gi, '$1***');
 }
 
 /**

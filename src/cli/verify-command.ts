@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { decodeValue } from '../codec/decoder';
 import { CheckpointError } from '../errors';
+import type { CommittedCheckpoint } from '../storage/storage';
 import { CheckFailed } from './cli-error';
 import { MANIFEST_KEY, readManifest } from './checkpoint-origin';
 import {
@@ -81,7 +82,7 @@ async function verifyOne(
   named: boolean,
 ): Promise<{ values: number; bytes: number; failures: Failure[] }> {
   const result = { values: 0, bytes: 0, failures: [] as Failure[] };
-  let saved;
+  let saved: CommittedCheckpoint;
   try {
     saved = await store.storage.loadCheckpoint(id);
   } catch (error) {
