@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { decodeValue } from '../codec/decoder';
-import { CheckpointError } from '../errors';
+import { CheckpointError, quote } from '../errors';
 import type { CommittedCheckpoint } from '../storage/storage';
 import { CheckFailed } from './cli-error';
 import { MANIFEST_KEY, readManifest } from './checkpoint-origin';
@@ -93,13 +93,32 @@ async function verifyOne(
     return result;
   }
   try {
-    for (const key of await saved.keys()) {
+    const keys = await saved.keys();
+    for (const key of keys) {
       try {
         const bytes = await saved.getBytes(key);
         result.values++;
         result.bytes += bytes.byteLength;
-        if (key === MANIFEST_KEY) readManifest(bytes, id);
-        else decodeValue(bytes, { identifier: id, key }, { owned: true });
+        if (key !== MANIFEST_KEY) {
+          decodeValue(bytes, { identifier: id, key }, { owned: true });
+          continue;
+        }
+        // A value the manifest lists but the storage lost (an evicted field, a deleted
+        // row) would otherwise pass unnoticed: nothing else says it was ever there.
+        const have = new Set(keys);
+        for (const lost of readManifest(bytes, id).keys.filter((k) => !have.has(k))) {
+          result.failures.push(
+            failureOf(
+              new CheckpointError(
+                'Integrity',
+                `Checkpoint ${quote(id)} was saved with key ${quote(lost)} (its manifest says so), but the storage no longer has it; restore the checkpoint from a backup.`,
+                { identifier: id, key: lost },
+              ),
+              id,
+              lost,
+            ),
+          );
+        }
       } catch (error) {
         result.failures.push(failureOf(error, id, key));
       }

@@ -365,6 +365,20 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
       'FAILED c key order: Integrity',
     ]);
     expect(redisRun.stdout).toContain('verify 2/4 b ok\n');
+
+    // A value the storage lost (an evicted or deleted field) is found through the manifest.
+    const dropper = new Redis(redis);
+    try {
+      const entry = await dropper.hget('checkpointable:index', 'd');
+      expect(await dropper.hdel(`checkpointable:data:${entry!.split(' ')[0]}`, 'note')).toBe(1);
+    } finally {
+      await dropper.quit();
+    }
+    const lost = await runBin(bin, ['verify', '--storage', redis, '--wrappers', 'checksum', 'd']);
+    expect(lost.code).toBe(1);
+    expect(lost.stdout).toContain(
+      'FAILED d key note: Integrity: Checkpoint "d" was saved with key "note" (its manifest says so), but the storage no longer has it; restore the checkpoint from a backup.\n',
+    );
     await clearRedisDb(redisDb!);
   });
 });
