@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { CheckpointError } from '../errors';
@@ -50,6 +50,16 @@ Examples:
           const partial = `${path}.partial`;
           await fs.rm(partial, { force: true });
           const writer = await ArchiveWriter.create(partial);
+          // Interrupted (Ctrl-C, a stop): remove the unfinished file rather than leave it.
+          const interrupted = (signal: NodeJS.Signals) => {
+            rmSync(partial, { force: true });
+            process.stderr.write(
+              `checkpointable: Interrupted: export stopped by ${signal}; no archive was written.\n`,
+            );
+            process.exit(130);
+          };
+          process.once('SIGINT', interrupted);
+          process.once('SIGTERM', interrupted);
           let bytes = 0;
           let written = 0;
           const progress = out.progress('export', ids.length);
@@ -88,6 +98,9 @@ Examples:
             await writer.abandon();
             await fs.rm(partial, { force: true });
             throw error;
+          } finally {
+            process.off('SIGINT', interrupted);
+            process.off('SIGTERM', interrupted);
           }
           progress.stop();
           await fs.rename(partial, path);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,29 @@ function records(bytes: Buffer): { type: string; name: string; at: number; lengt
     at = lengthAt + 8 + payload + 32;
   }
   return out;
+}
+
+/** Runs the bin and sends `signal` once stdout shows `line`. */
+function stopAfterFirst(
+  args: string[],
+  line: string,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.includes(line)) child.kill(signal);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, sig) => resolve({ code, signal: sig, stderr }));
+  });
 }
 
 describe('checkpointable export and import', () => {
@@ -214,11 +238,12 @@ describe('checkpointable export and import', () => {
     }
   });
 
-  it('exports a 200 MB store with a peak RSS under twice its largest value', async () => {
+  it('exports a 200 MB store with a peak RSS under twice its largest value; stopped or killed mid-way, leaves nothing half-written', async () => {
     const source = dir('cp-cli-big-');
     const storage = await FileStorage.openRaw(source);
     const largest = 150 * 1024 * 1024;
-    const sizes = [largest, ...Array.from({ length: 5 }, () => 10 * 1024 * 1024)];
+    // The largest last, so that a process stopped after the first one is stopped mid-way.
+    const sizes = [...Array.from({ length: 5 }, () => 10 * 1024 * 1024), largest];
     for (const [i, size] of sizes.entries()) {
       const draft = await storage.createCheckpoint(`big-${i}`);
       await draft.put('payload', Buffer.alloc(size, i + 1));
@@ -254,5 +279,58 @@ describe('checkpointable export and import', () => {
     const list = await runBin(bin, ['import', archive, '--list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/6 checkpoint\(s\)\n$/);
+
+    // Stopped mid-export: no archive, no partial file left behind.
+    const stopped = join(dir('cp-cli-arc-'), 'stopped.cpar');
+    const exportRun = await stopAfterFirst(
+      ['export', '--storage', `file:${source}`, stopped],
+      'export 1/6',
+    );
+    expect(exportRun.code).toBe(130);
+    expect(exportRun.stderr).toBe(
+      'checkpointable: Interrupted: export stopped by SIGTERM; no archive was written.\n',
+    );
+    expect(existsSync(stopped)).toBe(false);
+    expect(existsSync(`${stopped}.partial`)).toBe(false);
+
+    // Killed mid-copy: the target holds whole checkpoints only, and the same command with
+    // --skip-existing copies the rest.
+    const target = join(dir('cp-cli-copy-'), 'store');
+    const killed = await stopAfterFirst(
+      ['cp', '--storage', `file:${source}`, '--to', `file:${target}`],
+      'copy 1/6',
+      'SIGKILL',
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    const partialTarget = await FileStorage.openRaw(target);
+    const copiedFirst = await partialTarget.checkpointIdentifiers();
+    await partialTarget.close();
+    expect(copiedFirst.length).toBeGreaterThanOrEqual(1);
+    expect(copiedFirst.length).toBeLessThan(6);
+    const resumed = await runBin(bin, [
+      'cp',
+      '--storage',
+      `file:${source}`,
+      '--to',
+      `file:${target}`,
+      '--skip-existing',
+    ]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`copied ${6 - copiedFirst.length} checkpoint(s)`);
+    const a = await FileStorage.openRaw(source);
+    const b = await FileStorage.openRaw(target);
+    expect(await b.checkpointIdentifiers()).toEqual(await a.checkpointIdentifiers());
+    for (const id of await a.checkpointIdentifiers()) {
+      const [x, y] = [await a.loadCheckpoint(id), await b.loadCheckpoint(id)];
+      const digest = async (c: typeof x) =>
+        createHash('sha256')
+          .update(await c.getBytes('payload'))
+          .digest('hex');
+      expect(await digest(y)).toBe(await digest(x));
+      await x.release();
+      await y.release();
+    }
+    await a.close();
+    await b.close();
   });
 });
