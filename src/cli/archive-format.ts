@@ -47,9 +47,21 @@ import { promises as fs } from 'node:fs';
 import { CheckpointError, quote } from '../errors';
 import { assertValidName } from '../storage/names';
 
-/** "CPAR": CheckPoint ARchive. */
+/**
+ * "CPAR": CheckPoint ARchive.
+ * @example
+ * ```ts
+ * const isArchive = head.subarray(0, 4).equals(ARCHIVE_MAGIC);
+ * ```
+ */
 export const ARCHIVE_MAGIC = Buffer.from('CPAR', 'latin1');
-/** The format version this code writes and reads. */
+/**
+ * The format version this code writes and reads.
+ * @example
+ * ```ts
+ * if (head[4] !== ARCHIVE_VERSION) throw new Error("unknown archive version");
+ * ```
+ */
 export const ARCHIVE_VERSION = 1;
 const PREFIX_SIZE = 8;
 const DIGEST_SIZE = 32;
@@ -60,7 +72,13 @@ const MAX_META_BYTES = 64 * 1024;
 /** Hashing a payload without keeping it reads it in pieces of this size. */
 const CHUNK = 1024 * 1024;
 
-/** The record types, by their byte. */
+/**
+ * The record types, by their byte.
+ * @example
+ * ```ts
+ * if (bytes[at] === RecordType.Value) readValue(at);
+ * ```
+ */
 export const RecordType = {
   Header: 0x48,
   Checkpoint: 0x43,
@@ -171,6 +189,11 @@ export class ArchiveWriter {
 /**
  * One record read back. `payload` is undefined when the reader was asked only to check
  * the record (its digest was still verified, reading the payload in pieces).
+ *
+ * @example
+ * ```ts
+ * const record: ArchiveRecord = { type: RecordType.End, name: 'a', payloadLength: 0, payload: undefined, offset: 8 };
+ * ```
  */
 export interface ArchiveRecord {
   readonly type: number;
@@ -198,6 +221,11 @@ export interface ArchiveCheckpoint {
  * What a reader calls while it walks an archive; `value` gets the bytes only when the
  * walk reads values (`import`), and `undefined` when it only checks them (`--list`, the
  * first pass of `import`).
+ *
+ * @example
+ * ```ts
+ * const visitor: ArchiveVisitor = { checkpoint: ({ identifier }) => console.log(identifier) };
+ * ```
  */
 export interface ArchiveVisitor {
   checkpoint?(entry: ArchiveCheckpoint): Promise<void> | void;

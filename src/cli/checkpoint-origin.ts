@@ -37,7 +37,13 @@ export interface CheckpointSummary {
   readonly classes: { name: string; version: number }[];
 }
 
-/** A manifest as the bin reads it: the manager's fields plus the time of the original commit. */
+/**
+ * A manifest as the bin reads it: the manager's fields plus the time of the original commit.
+ * @example
+ * ```ts
+ * const m: OriginManifest = { format: 1, keys: ['order'], classes: [], createdAt: new Date() };
+ * ```
+ */
 export interface OriginManifest extends Manifest {
   /** When the checkpoint was first committed, set by `cp` and `import`. */
   createdAt?: Date;
@@ -72,6 +78,11 @@ export async function summarize(saved: CommittedCheckpoint): Promise<CheckpointS
 /**
  * Decodes and checks a manifest's bytes: what storage holds is hostile until checked.
  * @throws {CheckpointError} `Deserialize` when the bytes are not a manifest
+ *
+ * @example
+ * ```ts
+ * const { keys, createdAt } = readManifest(await saved.getBytes(MANIFEST_KEY), saved.identifier);
+ * ```
  */
 export function readManifest(bytes: Uint8Array, identifier: string): OriginManifest {
   const value = decodeValue(bytes, { identifier, key: MANIFEST_KEY });

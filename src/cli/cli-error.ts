@@ -1,10 +1,28 @@
 import { CheckpointError } from '../errors';
 
-/** Exit codes of the `checkpointable` bin: scripts branch on these. */
+/**
+ * Exit codes of the `checkpointable` bin: scripts branch on these. 0: done, all good.
+ * @example
+ * ```ts
+ * process.exitCode = EXIT_OK;
+ * ```
+ */
 export const EXIT_OK = 0;
-/** A check failed: a checkpoint did not verify, an identifier was missing or already there. */
+/**
+ * A check failed: a checkpoint did not verify, an identifier was missing or already there.
+ * @example
+ * ```ts
+ * if (failures.length > 0) process.exitCode = EXIT_CHECK_FAILED;
+ * ```
+ */
 export const EXIT_CHECK_FAILED = 1;
-/** The command line or the configuration is wrong: nothing was done. */
+/**
+ * The command line or the configuration is wrong: nothing was done.
+ * @example
+ * ```ts
+ * if (error instanceof UsageError) process.exitCode = EXIT_USAGE;
+ * ```
+ */
 export const EXIT_USAGE = 2;
 
 /**
@@ -80,6 +98,11 @@ export function errorLine(error: unknown): string {
 /**
  * Folds line breaks and other control characters into spaces, so that a value read from
  * storage (an identifier, a class name) cannot move the cursor or fake another line.
+ *
+ * @example
+ * ```ts
+ * oneLine('a\nb'); // 'a b'
+ * ```
  */
 export function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex

@@ -46,7 +46,13 @@ export interface StoreEnv {
   readonly encryptionKeyFileOption: string;
 }
 
-/** The store most commands work on. */
+/**
+ * The store most commands work on.
+ * @example
+ * ```ts
+ * const store = await openStore({}, SOURCE_ENV); // CHECKPOINT_STORAGE, CHECKPOINT_WRAPPERS, ...
+ * ```
+ */
 export const SOURCE_ENV: StoreEnv = {
   storage: 'CHECKPOINT_STORAGE',
   wrappers: 'CHECKPOINT_WRAPPERS',
@@ -58,7 +64,13 @@ export const SOURCE_ENV: StoreEnv = {
   encryptionKeyFileOption: '--encryption-key-file',
 };
 
-/** The target of `cp`; its wrappers and keys default to the source's. */
+/**
+ * The target of `cp`; its wrappers and keys default to the source's.
+ * @example
+ * ```ts
+ * const target = await openStore({ storage: to }, TARGET_ENV, sourceOptions, true);
+ * ```
+ */
 export const TARGET_ENV: StoreEnv = {
   storage: 'CHECKPOINT_TO_STORAGE',
   wrappers: 'CHECKPOINT_TO_WRAPPERS',

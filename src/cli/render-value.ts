@@ -24,7 +24,14 @@ export function renderValue(value: unknown, options: { depth: number; colors: bo
   });
 }
 
-/** The most bytes of one binary value written as base64 in JSON output. */
+/**
+ * The most bytes of one binary value written as base64 in JSON output; longer values are
+ * cut and marked `truncated: true`.
+ * @example
+ * ```ts
+ * const shown = bytes.subarray(0, JSON_BINARY_LIMIT);
+ * ```
+ */
 export const JSON_BINARY_LIMIT = 64 * 1024;
 
 /**
