@@ -30,9 +30,14 @@ export class Output {
     if (!this.json) this.stream.write(`${text}\n`);
   }
 
-  /** Writes text as it is, in chunks (a hex dump of a large value). */
-  write(text: string): void {
-    this.stream.write(text);
+  /**
+   * Writes a piece of a long text (a hex dump of a large value), waiting while the reader
+   * is behind, so that a slow pipe never makes the whole text pile up in memory.
+   */
+  async write(text: string): Promise<void> {
+    if (!this.stream.write(text)) {
+      await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    }
   }
 
   /** Writes the JSON document (only under `--json`). */

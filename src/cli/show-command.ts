@@ -112,7 +112,7 @@ Examples:
             if (raw !== undefined) {
               if (out.json)
                 values[k] = { bytes: bytes.byteLength, [raw]: Buffer.from(bytes).toString(raw) };
-              else printRaw(out, k, bytes, raw);
+              else await printRaw(out, k, bytes, raw);
               continue;
             }
             const value = decodeValue(bytes, { identifier: id, key: k }, { owned: true });
@@ -144,7 +144,12 @@ Examples:
 }
 
 /** A hex dump (offset, 16 bytes, ASCII) or base64 in lines of 76, written in pieces. */
-function printRaw(out: Output, key: string, bytes: Uint8Array, encoding: 'hex' | 'base64'): void {
+async function printRaw(
+  out: Output,
+  key: string,
+  bytes: Uint8Array,
+  encoding: 'hex' | 'base64',
+): Promise<void> {
   out.line();
   out.line(`key ${shownName(key)} (${bytes.byteLength} bytes at rest)`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -152,7 +157,7 @@ function printRaw(out: Output, key: string, bytes: Uint8Array, encoding: 'hex' |
     // 57 input bytes make one 76-character line; 64 KiB of lines per write.
     for (let at = 0; at < buf.length; at += 57 * 1149) {
       const text = buf.subarray(at, at + 57 * 1149).toString('base64');
-      out.write(text.replace(/(.{76})/g, '$1\n').replace(/\n?$/, '\n'));
+      await out.write(text.replace(/(.{76})/g, '$1\n').replace(/\n?$/, '\n'));
     }
     return;
   }
@@ -164,7 +169,7 @@ function printRaw(out: Output, key: string, bytes: Uint8Array, encoding: 'hex' |
       .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.'))
       .join('');
     lines.push(`${at.toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  |${ascii}|`);
-    if (lines.length === 4096) out.write(`${lines.splice(0).join('\n')}\n`);
+    if (lines.length === 4096) await out.write(`${lines.splice(0).join('\n')}\n`);
   }
-  if (lines.length > 0) out.write(`${lines.join('\n')}\n`);
+  if (lines.length > 0) await out.write(`${lines.join('\n')}\n`);
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileStorage } from 'checkpointable';
 import { openFileChain, saveOrders } from './cli-fixtures';
 import { buildCli, ROOT, runBin, tempDir } from './cli-harness';
 
@@ -89,6 +90,27 @@ describe.runIf(spawnSync('script', ['--version']).status === 0)(
       expect(JSON.parse(cp.output.replace(/\r\n/g, '\n'))).toMatchObject({
         copied: ['order-1', 'order-2', 'order-3'],
       });
+    });
+
+    it('ends quietly when the reader of its output goes away (| head)', async () => {
+      const storage = await FileStorage.openRaw(store);
+      const draft = await storage.createCheckpoint('large');
+      await draft.put('v', Buffer.alloc(4 * 1024 * 1024, 7));
+      await (await storage.commitCheckpoint(draft)).release();
+      await storage.close();
+      const result = spawnSync(
+        'bash',
+        [
+          '-c',
+          `set -o pipefail; '${process.execPath}' '${bin}' show large v --raw --storage 'file:${store}' | head -2`,
+        ],
+        { encoding: 'utf8', env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') } },
+      );
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(
+        /^checkpoint  large\nstored at   \S+ \(bytes at rest, before any wrapper\)\n$/,
+      );
     });
   },
 );
