@@ -62,6 +62,16 @@ describe('checkpointable bin on a file store', () => {
     const cases: [string[], Record<string, string>, string][] = [
       [[], {}, 'Usage: checkpointable'],
       [
+        ['frobnicate'],
+        {},
+        "checkpointable: Usage: unknown command 'frobnicate'; run `checkpointable --help` for the usage.\n",
+      ],
+      [
+        ['show', '--storage', 'file:/tmp'],
+        {},
+        "checkpointable: Usage: missing required argument 'id'; run `checkpointable show --help` for the usage.\n",
+      ],
+      [
         ['ls'],
         {},
         'checkpointable: Usage: no storage given; pass --storage <url> (file:./dir, postgres://..., redis://...) or set CHECKPOINT_STORAGE.\n',
