@@ -381,4 +381,60 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
     );
     await clearRedisDb(redisDb!);
   });
+
+  it('ls, show, export, rm, import and prune work the same on PostgreSQL and Redis', async () => {
+    const ids = [1, 2, 3].map((n) => `@series:orders:${String(n).padStart(12, '0')}`);
+    const pg = pgUrl(await newSchema());
+    await clearRedisDb(redisDb!);
+    const redis = `${REDIS_URL}/${redisDb}`;
+    const backends: [string, () => Promise<Storage>][] = [
+      [pg, async () => PostgresStorage.openRaw({ connectionString: pg })],
+      [redis, async () => RedisStorage.openRaw({ url: redis })],
+    ];
+    for (const [url, open] of backends) {
+      const storage = buildWrapperChain(await open(), chain(['checksum']));
+      await saveOrders(storage, ids);
+      const times = await createdTimes(storage);
+      await storage.close();
+      const args = ['--storage', url, '--wrappers', 'checksum'];
+
+      expect(await listedTimes(args)).toEqual(times);
+      const show = await runBin(bin, ['show', ...args, ids[1], 'order', '--json']);
+      expect(show.code, url).toBe(0);
+      expect(JSON.parse(show.stdout)).toMatchObject({
+        identifier: ids[1],
+        createdAt: times[ids[1]],
+        values: { order: { $class: 'Order', fields: { id: 2 } } },
+      });
+
+      const archive = join(tempDir('cp-cli-arc-'), 'backup.cpar');
+      dirs.push(join(archive, '..'));
+      expect((await runBin(bin, ['export', ...args, archive])).code, url).toBe(0);
+      const rm = await runBin(bin, ['rm', ...args, ...ids, '--json']);
+      expect(JSON.parse(rm.stdout)).toEqual({ removed: ids, failures: [] });
+      expect(await listedTimes(args)).toEqual({});
+      const imported = await runBin(bin, ['import', ...args, archive]);
+      expect(imported.stderr, url).toBe('');
+      expect(imported.code, url).toBe(0);
+      expect(await listedTimes(args)).toEqual(times);
+
+      const prune = await runBin(bin, [
+        'prune',
+        ...args,
+        '--series',
+        'orders',
+        '--keep-last',
+        '1',
+        '--json',
+      ]);
+      expect(JSON.parse(prune.stdout)).toEqual({
+        dryRun: false,
+        removed: ids.slice(0, 2),
+        kept: 1,
+        failures: [],
+      });
+      expect(Object.keys(await listedTimes(args))).toEqual([ids[2]]);
+    }
+    await clearRedisDb(redisDb!);
+  });
 });

@@ -109,7 +109,7 @@ describe.runIf(spawnSync('script', ['--version']).status === 0)(
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(result.stdout).toMatch(
-        /^checkpoint  large\nstored at   \S+ \(bytes at rest, before any wrapper\)\n$/,
+        /^checkpoint {2}large\nstored at {3}\S+ \(bytes at rest, before any wrapper\)\n$/,
       );
     });
   },
