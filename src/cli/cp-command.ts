@@ -14,7 +14,7 @@ import {
   type Failure,
 } from './command-context';
 import { CopyWriter } from './copy-writer';
-import { openStore, redactUrl, TARGET_ENV, type OpenStore } from './open-store';
+import { openStore, TARGET_ENV, type OpenStore } from './open-store';
 import { shownName } from './output';
 
 interface CpOptions {
@@ -82,9 +82,9 @@ Examples:
           true,
         );
         try {
-          if (target.display === source.display) {
+          if (target.place === source.place) {
             throw new UsageError(
-              `--to names the source storage itself (${redactUrl(target.display)}); copy to another one.`,
+              `--to names the source storage itself (${target.display}); copy to another one.`,
             );
           }
           const ids = await selectIdentifiers(source.storage, given);

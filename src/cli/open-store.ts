@@ -98,6 +98,8 @@ export interface OpenStore {
   readonly bare: Storage;
   /** The storage URL with any password hidden. */
   readonly display: string;
+  /** What tells two stores apart: the folder for `file:`, the URL otherwise. */
+  readonly place: string;
   /** The wrapper names, innermost first. */
   readonly wrappers: readonly string[];
   /** Closes the chain and the storage. */
@@ -208,6 +210,7 @@ export async function openStore(
     storage,
     bare,
     display: redactUrl(url),
+    place: parsed.kind === 'file' ? `file:${parsed.path}` : url,
     wrappers: names,
     close: () => storage.close(),
   };

@@ -67,6 +67,11 @@ describe('checkpointable bin on a file store', () => {
         "checkpointable: Usage: unknown command 'frobnicate'; run `checkpointable --help` for the usage.\n",
       ],
       [
+        ['cp', '--storage', `file:${dir}`, '--to', `file:${dir}/../${dir.split('/').pop()}`],
+        {},
+        `checkpointable: Usage: --to names the source storage itself (file:${dir}/../${dir.split('/').pop()}); copy to another one.\n`,
+      ],
+      [
         ['show', '--storage', 'file:/tmp'],
         {},
         "checkpointable: Usage: missing required argument 'id'; run `checkpointable show --help` for the usage.\n",
