@@ -36,6 +36,13 @@ export function buildCli(): string {
   const out = join(tmpdir(), `checkpointable-cli-build-${hash.digest('hex').slice(0, 16)}`);
   const main = join(out, 'dist', 'cli', 'main.js');
   if (existsSync(main)) return main;
+  // Builds of earlier source states pile up in the temp folder: drop those a day old.
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name);
+    if (!name.startsWith('checkpointable-cli-build-')) continue;
+    if (Date.now() - statSync(path).mtimeMs > 86_400_000)
+      rmSync(path, { recursive: true, force: true });
+  }
   const staging = mkdtempSync(`${out}.tmp-`);
   const tsc = spawnSync(
     process.execPath,
