@@ -218,9 +218,9 @@ export interface ArchiveCheckpoint {
 }
 
 /**
- * What a reader calls while it walks an archive; `value` gets the bytes only when the
- * walk reads values (`import`), and `undefined` when it only checks them (`--list`, the
- * first pass of `import`).
+ * What a reader calls while it walks an archive; `value` gets the bytes when the walk
+ * reads values (`import`) or the value is small (at most 64 KiB), and `undefined` for a
+ * larger value when the walk only checks them (`--list`, the first pass of `import`).
  *
  * @example
  * ```ts
@@ -400,7 +400,8 @@ class ArchiveReader {
     const length = Number(payloadLength);
     const hash = createHash('sha256').update(start).update(nameAndLength);
     let payload: Buffer | undefined;
-    if (keep || type !== RecordType.Value) {
+    // Small values are kept even when only checking: a visitor may look into them (manifests).
+    if (keep || type !== RecordType.Value || length <= MAX_META_BYTES) {
       payload = await this.read(length, 'a payload');
       hash.update(payload);
     } else {

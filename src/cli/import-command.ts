@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { CheckpointError, quote } from '../errors';
 import { CheckFailed } from './cli-error';
-import { readArchive, type ArchiveCheckpoint } from './archive-format';
+import { readArchive, type ArchiveCheckpoint, type ArchiveVisitor } from './archive-format';
+import { MANIFEST_KEY, readManifest, type OriginManifest } from './checkpoint-origin';
 import { context, formatBytes, withStore } from './command-context';
 import { CopyWriter } from './copy-writer';
 import { shownName } from './output';
@@ -41,9 +42,7 @@ Examples:
         const entries: ArchiveCheckpoint[] = [];
         let header;
         try {
-          header = await readArchive(archive, false, {
-            checkpoint: (entry) => void entries.push(entry),
-          });
+          header = await readArchive(archive, false, checkingVisitor(entries));
         } catch (error) {
           if (!(error instanceof CheckpointError) || local.list === true) throw error;
           throw new CheckpointError(error.kind, `Nothing was imported: ${error.message}`, {
@@ -124,4 +123,35 @@ Examples:
         );
       },
     );
+}
+
+/**
+ * The first pass of `import`: collects the checkpoints and checks what a copy would refuse
+ * half-way (a manifest that is not one, or that lists a value the archive does not hold),
+ * so that such an archive imports nothing.
+ */
+function checkingVisitor(entries: ArchiveCheckpoint[]): ArchiveVisitor {
+  let keys: string[] = [];
+  let manifest: OriginManifest | undefined;
+  return {
+    checkpoint: (entry) => {
+      entries.push(entry);
+      keys = [];
+      manifest = undefined;
+    },
+    value: (identifier, key, bytes) => {
+      keys.push(key);
+      if (key === MANIFEST_KEY && bytes !== undefined) manifest = readManifest(bytes, identifier);
+    },
+    end: ({ identifier }) => {
+      const missing = manifest?.keys.filter((k) => !keys.includes(k)) ?? [];
+      if (missing.length > 0) {
+        throw new CheckpointError(
+          'Integrity',
+          `The archive lists ${missing.map(quote).join(', ')} in the manifest of checkpoint ${quote(identifier)} but holds no such value; use another copy of the archive or export again.`,
+          { identifier },
+        );
+      }
+    },
+  };
 }

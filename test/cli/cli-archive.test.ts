@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileStorage } from 'checkpointable';
+import { decodeValue, encodeValue, FileStorage } from 'checkpointable';
 import { newKey, openFileChain, saveOrders } from './cli-fixtures';
 import { buildCli, ROOT, runBin, tempDir } from './cli-harness';
 
@@ -76,6 +76,36 @@ function stopAfterFirst(
     child.on('error', reject);
     child.on('close', (code, sig) => resolve({ code, signal: sig, stderr }));
   });
+}
+
+/**
+ * A copy of an archive with the manifest of checkpoint `id` changed by `change`, its record
+ * digest recomputed so that the archive stays well-formed.
+ */
+function rewriteManifest(
+  archive: Buffer,
+  recs: ReturnType<typeof records>,
+  id: string,
+  change: (manifest: { keys: string[] }) => unknown,
+): Buffer {
+  const opening = recs.findIndex((r) => r.type === 'C' && r.name === id);
+  const record = recs.slice(opening).find((r) => r.name === '@checkpointable.manifest')!;
+  const length = Number(archive.readBigUInt64LE(record.lengthAt));
+  const payloadAt = record.lengthAt + 8;
+  const manifest = decodeValue(archive.subarray(payloadAt, payloadAt + length)) as {
+    keys: string[];
+  };
+  const payload = encodeValue(change(manifest));
+  const head = Buffer.from(archive.subarray(record.at, record.lengthAt + 8));
+  head.writeBigUInt64LE(BigInt(payload.length), record.lengthAt - record.at);
+  const digest = createHash('sha256').update(head).update(payload).digest();
+  return Buffer.concat([
+    archive.subarray(0, record.at),
+    head,
+    payload,
+    digest,
+    archive.subarray(payloadAt + length + 32),
+  ]);
 }
 
 describe('checkpointable export and import', () => {
@@ -214,6 +244,15 @@ describe('checkpointable export and import', () => {
       future,
       'Version',
       /has format version 2; this version of checkpointable reads version 1/,
+    ]);
+    // A well-formed archive whose manifest names a value it does not hold: digests
+    // recomputed, so only the content check can refuse it.
+    const lying = rewriteManifest(good, recs, 'b', (m) => ({ ...m, keys: [...m.keys, 'ghost'] }));
+    variants.push([
+      'lying',
+      lying,
+      'Integrity',
+      /The archive lists "ghost" in the manifest of checkpoint "b" but holds no such value/,
     ]);
     variants.push([
       'trailing',
