@@ -197,6 +197,18 @@ describe('checkpointable bin on a file store', () => {
       '2026-01-01',
     ]);
     expect(old.stdout).toBe('IDENTIFIER  CREATED  SIZE  CLASSES  KEYS\n0 checkpoint(s)\n');
+    const quick = await runBin(bin, [
+      'ls',
+      '--storage',
+      `file:${dir}`,
+      '--wrappers',
+      'checksum',
+      '--no-sizes',
+      '--json',
+    ]);
+    const quickRows = (JSON.parse(quick.stdout) as { checkpoints: { bytes: unknown }[] })
+      .checkpoints;
+    expect(quickRows.map((r) => r.bytes)).toEqual([null, null, null, null, null]);
     const before = await runBin(bin, [
       'ls',
       '--storage',
