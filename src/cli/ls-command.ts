@@ -11,7 +11,8 @@ import {
 } from './command-context';
 import type { OpenStore } from './open-store';
 import { shownName } from './output';
-import { inSeries, parseSeriesIdentifier } from './series-name';
+import { parseSeriesIdentifier } from '../manager/series-identifier';
+import { inSeries } from './series-name';
 import { parseCount, parseMoment } from './time-spec';
 
 /**

@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { container } from 'tsyringe';
 import { openStorage, parseStorageUrl } from '../di/storage-source';
 import type { Storage } from '../storage/storage';
 import { buildWrapperChain, type WrapperConfig } from '../wrappers/wrapper-chain';
@@ -198,7 +197,7 @@ export async function openStore(
       `there is no folder ${JSON.stringify(parsed.path)} for ${env.storageOption}; check the path (only cp --to and import create a new store).`,
     );
   }
-  const bare = await openStorage(url, container, true);
+  const bare = await openStorage(url, true);
   let storage: Storage;
   try {
     storage = buildWrapperChain(bare, configs);

@@ -4,6 +4,8 @@ import {
   Checkpointable,
   CheckpointField,
   CheckpointManager,
+  CheckpointSeries,
+  parseSeriesIdentifier,
   FileStorage,
   type Storage,
 } from 'checkpointable';
@@ -69,11 +71,23 @@ export function chain(
  */
 export async function saveOrders(storage: Storage, ids: string[]): Promise<void> {
   const manager = new CheckpointManager(storage);
+  const series = new Map<string, CheckpointSeries>();
   for (const [i, id] of ids.entries()) {
-    await manager.save(id, {
+    const values = {
       order: sampleOrder(i + 1),
       note: { text: `note ${i}`, at: new Date(Date.UTC(2026, 0, 1)), n: -0, big: 10n ** 20n },
-    });
+    };
+    const inSeries = parseSeriesIdentifier(id);
+    if (inSeries === undefined) {
+      await manager.save(id, values);
+      continue;
+    }
+    // Series identifiers are the series' to choose: save through it, in sequence order.
+    let handle = series.get(inSeries.series);
+    if (handle === undefined)
+      series.set(inSeries.series, (handle = manager.series(inSeries.series)));
+    const saved = await handle.save(values);
+    if (saved.identifier !== id) throw new Error(`saved ${saved.identifier}, expected ${id}`);
   }
 }
 
