@@ -14,7 +14,7 @@ import { BaseUncommittedCheckpoint, keyNotFound } from './base-checkpoints';
  * ```
  */
 export class BufferedUncommittedCheckpoint extends BaseUncommittedCheckpoint {
-  /** @internal the values put so far, which the storage publishes on commit */
+  /** The values put so far, by key: what a storage's `doCommit` publishes at once. */
   readonly values = new Map<string, Uint8Array>();
 
   protected async writeBytes(key: string, bytes: Uint8Array): Promise<void> {

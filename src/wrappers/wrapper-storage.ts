@@ -45,8 +45,8 @@ export abstract class WrapperStorage
   }
 
   /**
-   * Turns a value's bytes into what the inner storage keeps. Pass-through by default.
-   * @internal called by the wrapper's handles
+   * Turns a value's bytes into what the inner storage keeps; the wrapper's handles call it
+   * for every value written. Pass-through by default: override it in a wrapper.
    */
   seal(_identifier: string, _key: string, bytes: Uint8Array): Uint8Array {
     return bytes;
@@ -54,8 +54,8 @@ export abstract class WrapperStorage
 
   /**
    * Turns what the inner storage kept back into the value's bytes, or throws a
-   * CheckpointError when they fail a check. Pass-through by default.
-   * @internal called by the wrapper's handles
+   * CheckpointError when they fail a check; the wrapper's handles call it for every value
+   * read. Pass-through by default: override it in a wrapper.
    */
   unseal(_identifier: string, _key: string, bytes: Uint8Array): Uint8Array {
     return bytes;

@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -133,5 +134,42 @@ describe('the published package', () => {
     expect(warnings[0]).toMatch(
       /^CheckpointTelemetryWarning: checkpointable\/opentelemetry: the "@opentelemetry\/api" package could not be loaded .*; add it with `npm install @opentelemetry\/api@\^1`\.$/,
     );
+  });
+
+  it('ships typings that type-check on their own, with nothing marked @internal left dangling', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cp-dts-'));
+    try {
+      const config = {
+        compilerOptions: {
+          noEmit: true,
+          strict: true,
+          skipLibCheck: false,
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          ignoreDeprecations: '6.0',
+          target: 'ES2022',
+          lib: ['ES2022', 'ESNext.Disposable'],
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        include: [join(ROOT, 'dist/**/*.d.ts')],
+      };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+      const result = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      const ours = result.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('dist/') || line.includes('/dist/'));
+      expect(ours).toEqual([]);
+      // Internal members stay out of the typings (stripInternal).
+      expect(readFileSync(join(ROOT, 'dist/redis/redis-storage.d.ts'), 'utf8')).not.toContain(
+        'oneTrip',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
