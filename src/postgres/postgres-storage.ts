@@ -407,24 +407,31 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
-    // One statement, so the row and its keys come from one snapshot. One row per key
-    // (not an array of them, which a damaged table could grow past what one JavaScript
-    // string holds), each key cut at the longest stored name, and at most one key more
-    // than a checkpoint may have, so a damaged table can never make us hold more.
-    const found = await this.query<{ id: string; created_at: Date; key: string | null }>(
+    // One statement, so the row and its keys come from one snapshot. The keys are
+    // counted first and come back only when they are no more than a checkpoint may
+    // have, one row per key (not one array of them, which a damaged table could grow
+    // past what a JavaScript string holds), each cut at the longest stored name.
+    const found = await this.query<{
+      id: string;
+      created_at: Date;
+      count: string;
+      key: string | null;
+    }>(
       `load checkpoint ${quote(identifier)}`,
-      `SELECT c.id, c.created_at, left(v.key, ${MAX_STORED_NAME + 1}) AS key
-       FROM ${this.names.checkpoints} c LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id
-       WHERE c.identifier = $1 LIMIT ${MAX_POSTGRES_KEYS + 1}`,
+      `WITH c AS (SELECT id, created_at FROM ${this.names.checkpoints} WHERE identifier = $1),
+            n AS (SELECT count(*) AS count FROM ${this.names.values} v JOIN c ON v.checkpoint_id = c.id)
+       SELECT c.id, c.created_at, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
+       FROM c CROSS JOIN n
+       LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
       [storedName(identifier)],
       { identifier },
     );
     const first = found.rows[0];
     if (first === undefined) throw checkpointNotFound(identifier);
-    if (found.rows.length > MAX_POSTGRES_KEYS) {
+    if (Number(first.count) > MAX_POSTGRES_KEYS) {
       throw new CheckpointError(
         'Deserialize',
-        `Checkpoint ${quote(identifier)} holds more than ${MAX_POSTGRES_KEYS} keys in PostgreSQL table ${this.table}_values, more than PostgresStorage ever writes: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
+        `Checkpoint ${quote(identifier)} holds ${first.count} keys in PostgreSQL table ${this.table}_values, more than the ${MAX_POSTGRES_KEYS} PostgresStorage reads back: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
         { identifier },
       );
     }
