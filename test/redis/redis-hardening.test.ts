@@ -110,7 +110,7 @@ describe.runIf(redisAnswers())('RedisStorage hardening', () => {
   });
 
   for (const [what, marker] of [
-    ['checkpointIdentifiers()', '10000000'],
+    ['checkpointIdentifiers()', 'index'],
     ['loadCheckpoint()', 'loaded-id'],
     ['get()', 'read-key'],
   ] as const) {
@@ -120,7 +120,7 @@ describe.runIf(redisAnswers())('RedisStorage hardening', () => {
         const storage = await RedisStorage.openRaw({ url, prefix });
         await commit(storage, 'loaded-id', { 'read-key': 'the value' });
         const loaded = what === 'get()' ? await storage.loadCheckpoint('loaded-id') : undefined;
-        const cut = proxy.cutReplyTo(marker);
+        const cut = proxy.cutReplyTo(marker === 'index' ? `${prefix}index` : marker);
         const result =
           what === 'checkpointIdentifiers()'
             ? await storage.checkpointIdentifiers()
@@ -144,10 +144,10 @@ describe.runIf(redisAnswers())('RedisStorage hardening', () => {
     await withProxy(async (proxy, url) => {
       const prefix = prefixes.next();
       const storage = await RedisStorage.openRaw({ url, prefix });
-      const first = proxy.cutReplyTo('10000000');
+      const first = proxy.cutReplyTo(`${prefix}index`);
       const listing = outcome(storage.checkpointIdentifiers());
       await first;
-      await proxy.cutReplyTo('10000000');
+      await proxy.cutReplyTo(`${prefix}index`);
       const error = (await listing) as CheckpointError;
       expect(error).toBeInstanceOf(CheckpointError);
       expect(error.kind).toBe('Io');
