@@ -8,6 +8,7 @@ import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
+import { copyValues } from './copy-values';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
 import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
 import { connectionLost } from '../server/connection-lost';
@@ -75,6 +76,13 @@ const BYTES_PER_INSERT = 16 * 1024 * 1024;
  * counts keeps the server memory each pooled connection holds small and bounded.
  */
 const PREPARED_ROWS = 16;
+/**
+ * Values of at least this many bytes are streamed into the table with COPY (see
+ * `copy-values.ts`) rather than sent as one statement parameter, which pg copies whole
+ * into its message: a commit then holds such a value once instead of about three times.
+ * Smaller values go in the INSERT batches, where one statement carries many of them.
+ */
+const COPY_BYTES = 4 * 1024 * 1024;
 /**
  * The largest value PostgresStorage stores: 1 GiB less 64 KiB. A `bytea` holds at most
  * 1 GiB less a few bytes, and a value travels in one Bind message, which the server
@@ -338,9 +346,12 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const { identifier, token } = checkpoint;
     // The checkpoint row and the first batch of values go in one statement: on its own
     // it is one transaction, so a typical commit costs one round trip. Values beyond one
-    // batch need BEGIN ... COMMIT around several statements.
+    // batch, and large values (streamed by COPY), need BEGIN ... COMMIT around several
+    // statements.
+    const large: [string, Uint8Array][] = [];
+    for (const entry of checkpoint.values) if (entry[1].length >= COPY_BYTES) large.push(entry);
     const [first = [], ...rest] = batches(checkpoint.values);
-    const explicit = rest.length > 0;
+    const explicit = rest.length > 0 || large.length > 0;
     try {
       if (explicit) await client.query('BEGIN');
       const params: unknown[] = [storedName(identifier), token];
@@ -383,6 +394,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
         await client.query(
           `INSERT INTO ${this.names.values} (checkpoint_id, key, value) VALUES ${rows.join(', ')}`,
           params,
+        );
+      }
+      if (large.length > 0) {
+        await copyValues(
+          client,
+          this.names.values,
+          large.map(([key, value]) => ({ checkpointId: id, key: storedName(key), value })),
         );
       }
       if (explicit) await client.query('COMMIT');
@@ -834,11 +852,12 @@ function release(client: PoolClient, broken: boolean): void {
   client.release(broken ? true : undefined);
 }
 
-/** Splits the values into INSERT-sized batches. */
+/** Splits the values below {@link COPY_BYTES} into INSERT-sized batches. */
 function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
   let batch: [string, Uint8Array][] = [];
   let bytes = 0;
   for (const entry of values) {
+    if (entry[1].length >= COPY_BYTES) continue; // streamed by COPY
     if (
       batch.length > 0 &&
       (batch.length >= ROWS_PER_INSERT || bytes + entry[1].length > BYTES_PER_INSERT)
