@@ -505,12 +505,12 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   async listDamaged(): Promise<DamagedName[]> {
     this.assertOpen();
     const damaged: DamagedName[] = [];
-    for (const row of await this.listStored('list damaged checkpoints')) {
+    for (const row of await this.listStored('list damaged checkpoints', true)) {
       const read = readStoredName(row.identifier);
       if ('problem' in read) {
         damaged.push({
           name: row.identifier,
-          reason: `checkpoint identifier: ${lengthProblem(row.length) ?? read.problem}`,
+          reason: `checkpoint identifier: ${lengthProblem(row.length ?? 0) ?? read.problem}`,
         });
       }
     }
@@ -538,11 +538,17 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     return damaged;
   }
 
-  /** The stored identifiers, each cut at the longest stored name, with its real length. */
-  private async listStored(action: string): Promise<{ identifier: string; length: number }[]> {
-    const found = await this.query<{ identifier: string; length: number }>(
+  /**
+   * The stored identifiers, each cut at the longest stored name (with its real length
+   * when `lengths`, for listDamaged's reasons).
+   */
+  private async listStored(
+    action: string,
+    lengths = false,
+  ): Promise<{ identifier: string; length?: number }[]> {
+    const found = await this.query<{ identifier: string; length?: number }>(
       action,
-      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier, length(identifier) AS length
+      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length' : ''}
        FROM ${this.names.checkpoints} LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}`,
       [],
     );

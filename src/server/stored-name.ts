@@ -69,6 +69,11 @@ export const MAX_STORED_NAME = 255 * 5;
  * ```
  */
 export function readStoredName(stored: string): { name: string } | { problem: string } {
+  if (!stored.includes(ESCAPE)) {
+    // Text read from UTF-8 holds no lone surrogate, so the stored form is the name.
+    const problem = nameProblem(stored);
+    return problem === undefined ? { name: stored } : { problem };
+  }
   const name = nameFromStored(stored);
   const problem = nameProblem(name);
   if (problem !== undefined) return { problem };
