@@ -165,7 +165,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   private readonly active = new Set<Promise<unknown>>();
   /** Rejects with `Released` when close() begins, failing every wait for a connection. */
   private readonly closing: Promise<never>;
-  private stopWaiting!: (error: CheckpointError) => void;
+  private stopWaiting!: (reason: typeof CLOSED) => void;
 
   private constructor(
     /** @internal */
@@ -565,12 +565,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     // Work still waiting for a connection fails now with Released; work that holds one
     // (a query on the wire, a commit mid-transaction) finishes first, so the pool ends
     // with nothing half done and no caller is left waiting.
-    this.stopWaiting(
-      new CheckpointError(
-        'Released',
-        `This PostgresStorage was closed while the operation waited for a connection; open a new one to keep working with its checkpoints.`,
-      ),
-    );
+    this.stopWaiting(CLOSED);
     while (this.active.size > 0) await Promise.allSettled([...this.active]);
     if (this.ownsPool) await this.pool.end();
   }
@@ -745,10 +740,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     try {
       client = await Promise.race([connecting, this.closing]);
     } catch (error) {
-      if (error instanceof CheckpointError) {
+      if (error === CLOSED) {
         // Closed while waiting: a connection that still arrives goes straight back.
         connecting.then((late) => late.release(), ignore);
-        throw error;
+        throw new CheckpointError(
+          'Released',
+          'This PostgresStorage was closed while the operation waited for a connection; open a new one to keep working with its checkpoints.',
+        );
       }
       throw this.failure(kind, action, error, identifier === undefined ? {} : { identifier });
     }
@@ -831,6 +829,9 @@ class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
 }
 
 function ignore(): void {}
+
+/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
+const CLOSED = Symbol('closed');
 
 /** Whether pg still considers the client usable (not ended, not broken by an error). */
 function isHealthy(client: PoolClient): boolean {

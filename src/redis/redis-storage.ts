@@ -184,7 +184,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
   private readonly active = new Set<Promise<unknown>>();
   /** Rejects with `Released` when close() must not wait, failing every waiting command. */
   private readonly closing: Promise<never>;
-  private stopWaiting!: (error: CheckpointError) => void;
+  private stopWaiting!: (reason: typeof CLOSED) => void;
 
   private constructor(
     /** @internal */
@@ -537,12 +537,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     // QUIT's). Commands waiting for a connection (the server is unreachable and the
     // client reconnecting) fail now with Released, rather than when it gives up.
     if (this.client.status !== 'ready') {
-      this.stopWaiting(
-        new CheckpointError(
-          'Released',
-          `This RedisStorage was closed while the operation waited for the connection to Redis at ${this.server}; open a new one to keep working with its checkpoints.`,
-        ),
-      );
+      this.stopWaiting(CLOSED);
     }
     while (this.active.size > 0) await Promise.allSettled([...this.active]);
     if (!this.ownsClient) return;
@@ -587,6 +582,13 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       try {
         return await Promise.race([running, this.closing]);
       } catch (error) {
+        if (error === CLOSED) {
+          throw new CheckpointError(
+            'Released',
+            `This RedisStorage was closed while the operation waited for the connection to Redis at ${this.server}; open a new one to keep working with its checkpoints.`,
+            details,
+          );
+        }
         if (error instanceof CheckpointError) throw error;
         if (wrongType(error)) {
           throw new CheckpointError(
@@ -759,6 +761,9 @@ function openFailure(address: ServerAddress, error: unknown): CheckpointError {
     { cause: error },
   );
 }
+
+/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
+const CLOSED = Symbol('closed');
 
 /** Splits the values into HSET-sized batches. */
 function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
