@@ -189,6 +189,29 @@ describe.runIf(postgresAnswers())('PostgresStorage hardening', () => {
     await storage.close();
   });
 
+  it('a value removed between two of its slices is NotFound, never a mix of two values', async () => {
+    await withProxy(async (proxy) => {
+      const table = tables.next();
+      const reader = await throughProxy(proxy, table);
+      const other = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+      await commit(other, 'shared', { v: Buffer.alloc(9 * MiB, 1) });
+      const loaded = await reader.loadCheckpoint('shared');
+      // The first statement reads the size and the first 8 MiB; the second slice's
+      // request is held until the checkpoint was removed and recommitted.
+      const hold = proxy.holdRequest('substring(value from $3');
+      const reading = outcome(loaded.get('v'));
+      await hold.held;
+      await other.removeCheckpoint('shared');
+      await commit(other, 'shared', { v: Buffer.alloc(9 * MiB, 2) });
+      hold.release();
+      const error = (await reading) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('NotFound');
+      await reader.close();
+      await other.close();
+    });
+  });
+
   it('refuses a value over the bytea limit at commit, naming the limit, and keeps the handle', async () => {
     const table = tables.next();
     const storage = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
