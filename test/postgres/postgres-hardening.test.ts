@@ -189,6 +189,35 @@ describe.runIf(postgresAnswers())('PostgresStorage hardening', () => {
     await storage.close();
   });
 
+  it('a commit whose connection dies while COPY waits for the socket to drain fails with Io, never hangs', async () => {
+    await withProxy(async (proxy) => {
+      const table = tables.next();
+      const storage = await throughProxy(proxy, table);
+      const draft = await storage.createCheckpoint('stalled');
+      const value = Buffer.alloc(64 * MiB, 3);
+      value.write('stall-marker', 32 * MiB);
+      await draft.put('big', value);
+      const { stalled, cut } = proxy.stallAt('stall-marker');
+      const committing = outcome(storage.commitCheckpoint(draft));
+      await stalled;
+      // The proxy reads no more: the rest of the 64 MiB cannot fit in the socket
+      // buffers, so the COPY waits for a drain; the connection then dies under it.
+      cut();
+      const error = (await committing) as CheckpointError;
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Io');
+      expect(error.message).toMatch(/^PostgresStorage could not commit checkpoint "stalled" /);
+      const [counts] = await sql<{ c: string; v: string }>(
+        `SELECT (SELECT count(*) FROM "${table}") AS c, (SELECT count(*) FROM "${table}_values") AS v`,
+      );
+      expect(counts).toEqual({ c: '0', v: '0' });
+      await (await storage.commitCheckpoint(draft)).release();
+      const loaded = await storage.loadCheckpoint('stalled');
+      expect(same(await loaded.get('big'), value)).toBe(true);
+      await storage.close();
+    });
+  });
+
   it('a value removed between two of its slices is NotFound, never a mix of two values', async () => {
     await withProxy(async (proxy) => {
       const table = tables.next();
