@@ -69,6 +69,11 @@ export function copyValues(client: PoolClient, table: string, rows: CopyRow[]): 
 
 /** A pg "submittable": pg hands it the connection and the server's messages in turn. */
 class CopyIn {
+  /**
+   * Set by pg when a query time-out applies (`queryTimeoutMs`): calling it clears the
+   * timer. On time-out pg calls handleError instead, which ends the COPY with that error.
+   */
+  callback?: (error?: unknown) => void;
   private finished = false;
   private failure: unknown;
 
@@ -111,6 +116,7 @@ class CopyIn {
   private finish(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    this.callback?.(error);
     this.done(error);
   }
 

@@ -218,6 +218,36 @@ describe.runIf(postgresAnswers())('PostgresStorage hardening', () => {
     });
   });
 
+  it('streams a large value under a query time-out, and the time-out still applies to a COPY that stalls', async () => {
+    await withProxy(async (proxy) => {
+      const table = tables.next();
+      const url = new URL(DATABASE_URL);
+      url.port = String(proxy.port);
+      const storage = await PostgresStorage.openRaw({
+        connectionString: url.toString(),
+        table,
+        queryTimeoutMs: 1000,
+      });
+      const draft = await storage.createCheckpoint('timed');
+      await draft.put('big', Buffer.alloc(5 * MiB, 4));
+      await (await storage.commitCheckpoint(draft)).release();
+      const stalledDraft = await storage.createCheckpoint('stalls');
+      const value = Buffer.alloc(64 * MiB, 5);
+      value.write('stall-marker', 32 * MiB);
+      await stalledDraft.put('big', value);
+      const { stalled, cut } = proxy.stallAt('stall-marker');
+      const committing = outcome(storage.commitCheckpoint(stalledDraft));
+      await stalled;
+      const error = (await committing) as CheckpointError;
+      cut();
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.kind).toBe('Io');
+      expect(error.message).toContain('Query read timeout');
+      expect(await storage.checkpointIdentifiers()).toEqual(['timed']);
+      await storage.close();
+    });
+  });
+
   it('a value removed between two of its slices is NotFound, never a mix of two values', async () => {
     await withProxy(async (proxy) => {
       const table = tables.next();
