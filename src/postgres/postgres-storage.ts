@@ -127,11 +127,19 @@ export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
  * existing identifier, committed by any process, makes it `AlreadyExists`; a concurrent
  * committer waits on the unique index until the first one finishes) and its values. Up
  * to one batch of values (500 rows, 16 MiB) this is a single statement, one round trip;
- * beyond, BEGIN, a statement per batch, COMMIT. A lost connection rolls the transaction
- * back and raises `Io`; the handle stays open. If the connection dropped just as the
+ * beyond, BEGIN, a statement per batch, COMMIT. Values of 4 MiB and more are streamed by
+ * a binary COPY in the same transaction (`copy-values.ts`). A lost connection rolls the
+ * transaction back and raises `Io`; the handle stays open. If the connection dropped just as the
  * server committed, the outcome is unknown to the client: retrying with the same handle
  * then succeeds if the first attempt landed (the row carries the handle's token), and
  * otherwise commits anew.
+ *
+ * Reads: a value is read in 8 MiB slices into one buffer of its size; an idempotent read
+ * (listing, load, get, the existence check of create) is sent once more on a new
+ * connection when its connection dropped. close() fails work still waiting for a
+ * connection with `Released` and lets work holding one finish. Identifiers and keys read
+ * back are checked like a caller's; those outside the grammar are skipped, and
+ * listDamaged() reports them.
  *
  * Every fixed statement, and the commit statement of up to 16 values, is a named
  * prepared statement (`prepareStatements`, on by default): parsed and planned once per

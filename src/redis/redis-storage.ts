@@ -152,6 +152,15 @@ interface IndexEntry {
  * connection fails the commit with `Io` and leaves the handle open. If it dropped after
  * the script ran, retrying with the same handle finds its own entry and succeeds.
  *
+ * Reads: an idempotent read (listing, load, get, the existence check of create) is sent
+ * once more, after ioredis reconnects, when the connection dropped under it. Everything
+ * read back is checked before use: key counts against a bound (asked for first, in the
+ * script that lists), index entries against the form this class writes, names against
+ * the grammar and strict UTF-8 (those outside are skipped, and listDamaged() reports
+ * them), and a key of another type is `Deserialize` naming it (`Initialization` at open).
+ * close() lets commands on a live connection finish and fails those waiting for a
+ * reconnect with `Released`.
+ *
  * `RedisStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
  * `RedisStorage.openRaw()` the bare one, for composing wrapper chains.
  *
