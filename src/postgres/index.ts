@@ -9,8 +9,10 @@
  * ```
  */
 export {
+  MAX_POSTGRES_VALUE_BYTES,
   PostgresStorage,
   PostgresUncommittedCheckpoint,
   type PostgresStorageOptions,
 } from './postgres-storage';
 export { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION } from './postgres-schema';
+export type { DamagedName } from '../server/damaged-name';

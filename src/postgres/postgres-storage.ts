@@ -8,8 +8,11 @@ import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
+import { copyValues } from './copy-values';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
-import { nameFromStored, storedName } from '../server/stored-name';
+import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
+import { connectionLost } from '../server/connection-lost';
+import type { DamagedName } from '../server/damaged-name';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 
 /**
@@ -73,6 +76,38 @@ const BYTES_PER_INSERT = 16 * 1024 * 1024;
  * counts keeps the server memory each pooled connection holds small and bounded.
  */
 const PREPARED_ROWS = 16;
+/**
+ * Values of at least this many bytes are streamed into the table with COPY (see
+ * `copy-values.ts`) rather than sent as one statement parameter, which pg copies whole
+ * into its message: a commit then holds such a value once instead of about three times.
+ * Smaller values go in the INSERT batches, where one statement carries many of them.
+ */
+const COPY_BYTES = 4 * 1024 * 1024;
+/**
+ * The largest value PostgresStorage stores: 1 GiB less 64 KiB. A `bytea` holds at most
+ * 1 GiB less a few bytes, and a value travels in one Bind message, which the server
+ * caps at 1 GiB as well; the 64 KiB leave room for the key and the message's framing.
+ * Larger values are refused at commit, before anything is sent.
+ */
+export const MAX_POSTGRES_VALUE_BYTES = 1024 * 1024 * 1024 - 64 * 1024;
+/**
+ * Values are read in slices of this many bytes (`substring`), each into its place in
+ * one buffer of the value's size: pg returns `bytea` as hex text, and a value read
+ * whole would need twice its size as one string (past 256 MiB, more than a JavaScript
+ * string can hold) on top of the text's buffer and the parsed copy. Measured on a 200 MiB
+ * value: 8 MiB slices read as fast as one whole read, at a fifth of its peak memory.
+ */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+/** The most keys one checkpoint may list: a bound on what a damaged table can make us hold. */
+export const MAX_POSTGRES_KEYS = 1_000_000;
+/**
+ * A PostgreSQL regular expression for stored names the grammar may refuse: control
+ * characters (U+0001 also escapes lone surrogates, so escaped names match too) and
+ * path separators.
+ */
+const SUSPECT_NAME = '[\\u0001-\\u001f\\u007f-\\u009f/\\\\]';
+/** The most checkpoints one listing may return, for the same reason. */
+export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
 
 /**
  * Checkpoints in a PostgreSQL database, shared by every instance of a service.
@@ -92,11 +127,19 @@ const PREPARED_ROWS = 16;
  * existing identifier, committed by any process, makes it `AlreadyExists`; a concurrent
  * committer waits on the unique index until the first one finishes) and its values. Up
  * to one batch of values (500 rows, 16 MiB) this is a single statement, one round trip;
- * beyond, BEGIN, a statement per batch, COMMIT. A lost connection rolls the transaction
- * back and raises `Io`; the handle stays open. If the connection dropped just as the
+ * beyond, BEGIN, a statement per batch, COMMIT. Values of 4 MiB and more are streamed by
+ * a binary COPY in the same transaction (`copy-values.ts`). A lost connection rolls the
+ * transaction back and raises `Io`; the handle stays open. If the connection dropped just as the
  * server committed, the outcome is unknown to the client: retrying with the same handle
  * then succeeds if the first attempt landed (the row carries the handle's token), and
  * otherwise commits anew.
+ *
+ * Reads: a value is read in 8 MiB slices into one buffer of its size; an idempotent read
+ * (listing, load, get, the existence check of create) is sent once more on a new
+ * connection when its connection dropped. close() fails work still waiting for a
+ * connection with `Released` and lets work holding one finish. Identifiers and keys read
+ * back are checked like a caller's; those outside the grammar are skipped, and
+ * listDamaged() reports them.
  *
  * Every fixed statement, and the commit statement of up to 16 values, is a named
  * prepared statement (`prepareStatements`, on by default): parsed and planned once per
@@ -124,6 +167,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   readonly server: string;
   /** Prepared statement names by text, so a commit does not hash its statement again. */
   private readonly statementNames = new Map<string, string>();
+  /** @internal the largest value a commit sends; tests lower it to reach the refusal */
+  maxValueBytes = MAX_POSTGRES_VALUE_BYTES;
+  /** Work that holds a pooled connection: close() lets it finish before ending the pool. */
+  private readonly active = new Set<Promise<unknown>>();
+  /** Rejects with `Released` when close() begins, failing every wait for a connection. */
+  private readonly closing: Promise<never>;
+  private stopWaiting!: (reason: typeof CLOSED) => void;
 
   private constructor(
     /** @internal */
@@ -137,6 +187,8 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     super();
     this.table = names.given;
     this.server = address.display;
+    this.closing = new Promise<never>((_, reject) => (this.stopWaiting = reject));
+    this.closing.catch(ignore); // heard by whoever races it; unraced, it must not be unhandled
   }
 
   /**
@@ -267,19 +319,19 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     checkpoint: PostgresUncommittedCheckpoint,
   ): Promise<CommittedCheckpoint> {
     const { identifier } = checkpoint;
-    const client = await this.connect('Io', `commit checkpoint ${quote(identifier)}`, identifier);
-    let broken: unknown;
-    let committed: CommittedCheckpoint | undefined;
-    try {
-      committed = await this.insert(checkpoint, client);
-    } catch (error) {
-      if (error instanceof CheckpointError) throw error;
-      broken = error;
-      throw this.commitFailure(identifier, error);
-    } finally {
-      // A connection that failed mid-transaction is destroyed, never handed back to the pool.
-      release(client, broken !== undefined);
+    for (const [key, bytes] of checkpoint.values) {
+      if (bytes.length > this.maxValueBytes)
+        throw tooLarge(identifier, key, bytes.length, this.maxValueBytes);
     }
+    // No automatic retry: whether a commit whose connection dropped landed is decided by
+    // the handle's token when the caller retries (see the class comment).
+    const committed = await this.withClient(
+      `commit checkpoint ${quote(identifier)}`,
+      { identifier },
+      false,
+      (client) => this.insert(checkpoint, client),
+      (error) => this.commitFailure(identifier, error),
+    );
     if (committed !== undefined) return committed;
     // This handle's earlier attempt landed although the reply to it was lost. It is loaded
     // only now that the connection went back: were every pooled connection held by such a
@@ -302,9 +354,12 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const { identifier, token } = checkpoint;
     // The checkpoint row and the first batch of values go in one statement: on its own
     // it is one transaction, so a typical commit costs one round trip. Values beyond one
-    // batch need BEGIN ... COMMIT around several statements.
+    // batch, and large values (streamed by COPY), need BEGIN ... COMMIT around several
+    // statements.
+    const large: [string, Uint8Array][] = [];
+    for (const entry of checkpoint.values) if (entry[1].length >= COPY_BYTES) large.push(entry);
     const [first = [], ...rest] = batches(checkpoint.values);
-    const explicit = rest.length > 0;
+    const explicit = rest.length > 0 || large.length > 0;
     try {
       if (explicit) await client.query('BEGIN');
       const params: unknown[] = [storedName(identifier), token];
@@ -349,6 +404,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
           params,
         );
       }
+      if (large.length > 0) {
+        await copyValues(
+          client,
+          this.names.values,
+          large.map(([key, value]) => ({ checkpointId: id, key: storedName(key), value })),
+        );
+      }
       if (explicit) await client.query('COMMIT');
       const keys = [...checkpoint.values.keys()];
       checkpoint.values.clear(); // the handle is used up; its bytes now live in the database
@@ -371,24 +433,42 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
-    const found = await this.query<{ id: string; created_at: Date; keys: string[] }>(
+    // One statement, so the row and its keys come from one snapshot. The keys are
+    // counted first and come back only when they are no more than a checkpoint may
+    // have, one row per key (not one array of them, which a damaged table could grow
+    // past what a JavaScript string holds), each cut at the longest stored name.
+    const found = await this.query<{
+      id: string;
+      created_at: Date;
+      count: string;
+      key: string | null;
+    }>(
       `load checkpoint ${quote(identifier)}`,
-      // One statement, so the row and its key list come from one snapshot.
-      `SELECT c.id, c.created_at,
-              ARRAY(SELECT v.key FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) AS keys
-       FROM ${this.names.checkpoints} c WHERE c.identifier = $1`,
+      `WITH c AS (SELECT id, created_at FROM ${this.names.checkpoints} WHERE identifier = $1),
+            n AS (SELECT count(*) AS count FROM ${this.names.values} v JOIN c ON v.checkpoint_id = c.id)
+       SELECT c.id, c.created_at, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
+       FROM c CROSS JOIN n
+       LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
       [storedName(identifier)],
       { identifier },
     );
-    const row = found.rows[0];
-    if (row === undefined) throw checkpointNotFound(identifier);
-    return new PostgresCommittedCheckpoint(
-      this,
-      identifier,
-      row.id,
-      row.created_at,
-      row.keys.map(nameFromStored),
-    );
+    const first = found.rows[0];
+    if (first === undefined) throw checkpointNotFound(identifier);
+    if (Number(first.count) > MAX_POSTGRES_KEYS) {
+      throw new CheckpointError(
+        'Deserialize',
+        `Checkpoint ${quote(identifier)} holds ${first.count} keys in PostgreSQL table ${this.table}_values, more than the ${MAX_POSTGRES_KEYS} PostgresStorage reads back: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
+        { identifier },
+      );
+    }
+    const keys: string[] = [];
+    for (const row of found.rows) {
+      if (row.key === null) continue; // a checkpoint without values
+      // A key outside the grammar is never handed out; listDamaged() reports it.
+      const read = readStoredName(row.key);
+      if ('name' in read) keys.push(read.name);
+    }
+    return new PostgresCommittedCheckpoint(this, identifier, first.id, first.created_at, keys);
   }
 
   protected async doRemove(identifier: string): Promise<void> {
@@ -398,36 +478,240 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       `DELETE FROM ${this.names.checkpoints} WHERE identifier = $1`,
       [storedName(identifier)],
       { identifier },
+      false,
     );
     if (deleted.rowCount === 0) throw checkpointNotFound(identifier);
   }
 
   protected async doList(): Promise<string[]> {
-    // Reads the narrow checkpoint table only (by its unique index when the planner
-    // prefers it); no payload is touched.
-    const found = await this.query<{ identifier: string }>(
-      'list checkpoints',
-      `SELECT identifier FROM ${this.names.checkpoints} ORDER BY identifier`,
+    // Reads the narrow checkpoint table only; no payload is touched. Identifiers outside
+    // the grammar are skipped here and reported by listDamaged().
+    const found = await this.listStored('list checkpoints');
+    const names: string[] = [];
+    for (const row of found) {
+      const read = readStoredName(row.identifier);
+      if ('name' in read) names.push(read.name);
+    }
+    return names;
+  }
+
+  /**
+   * The identifiers and keys in the tables that no caller could have written (outside
+   * the grammar, longer than any name, not in the stored form), which
+   * `checkpointIdentifiers()`, `loadCheckpoint()` and `keys()` therefore never show.
+   * It reads every key of every checkpoint: a check for operators and tests, not for a
+   * hot path.
+   *
+   * @returns one entry per damaged name, identifiers first; empty when there is none
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after close()
+   *
+   * @example
+   * ```ts
+   * for (const { name, reason } of await storage.listDamaged()) console.warn(name, reason);
+   * ```
+   */
+  async listDamaged(): Promise<DamagedName[]> {
+    this.assertOpen();
+    const damaged: DamagedName[] = [];
+    for (const row of await this.listStored('list damaged checkpoints', true)) {
+      const read = readStoredName(row.identifier);
+      if ('problem' in read) {
+        damaged.push({
+          name: row.identifier,
+          reason: `checkpoint identifier: ${lengthProblem(row.length ?? 0) ?? read.problem}`,
+        });
+      }
+    }
+    // Only keys the grammar may refuse come back (too long, a separator, a control
+    // character, which includes the escape of stored lone surrogates, or a dot name),
+    // each cut at the longest stored name; JavaScript then decides, as for any name.
+    const found = await this.query<{ key: string; length: number; identifier: string }>(
+      'list damaged keys',
+      `SELECT left(v.key, ${MAX_STORED_NAME + 1}) AS key, length(v.key) AS length,
+              left(c.identifier, ${MAX_STORED_NAME + 1}) AS identifier
+       FROM ${this.names.values} v JOIN ${this.names.checkpoints} c ON c.id = v.checkpoint_id
+       WHERE length(v.key) > 255 OR v.key ~ $1 OR v.key IN ('', '.', '..')
+       LIMIT ${MAX_POSTGRES_KEYS}`,
+      [SUSPECT_NAME],
+    );
+    for (const row of found.rows) {
+      const read = readStoredName(row.key);
+      if ('problem' in read) {
+        damaged.push({
+          name: row.key,
+          reason: `key of checkpoint ${quote(row.identifier)}: ${lengthProblem(row.length) ?? read.problem}`,
+        });
+      }
+    }
+    return damaged;
+  }
+
+  /**
+   * The stored identifiers, each cut at the longest stored name (with its real length
+   * when `lengths`, for listDamaged's reasons).
+   */
+  private async listStored(
+    action: string,
+    lengths = false,
+  ): Promise<{ identifier: string; length?: number }[]> {
+    const found = await this.query<{ identifier: string; length?: number }>(
+      action,
+      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length' : ''}
+       FROM ${this.names.checkpoints} LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}`,
       [],
     );
-    return found.rows.map((row) => nameFromStored(row.identifier));
+    if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
+      throw new CheckpointError(
+        'Other',
+        `PostgreSQL table ${this.table} holds more than ${MAX_POSTGRES_CHECKPOINTS} checkpoints, more than one listing returns; remove old checkpoints (the CLI's prune does it), or split them over several tables.`,
+      );
+    }
+    return found.rows;
   }
 
   protected async doClose(): Promise<void> {
+    // Work still waiting for a connection fails now with Released; work that holds one
+    // (a query on the wire, a commit mid-transaction) finishes first, so the pool ends
+    // with nothing half done and no caller is left waiting.
+    this.stopWaiting(CLOSED);
+    while (this.active.size > 0) await Promise.allSettled([...this.active]);
     if (this.ownsPool) await this.pool.end();
   }
 
-  /** @internal runs one statement on the pool, turning a driver failure into `Io`. */
+  /**
+   * @internal runs one statement on a pooled connection, turning a driver failure into
+   * `Io`. A `retry` statement (an idempotent read) is sent once more, on a new
+   * connection, when the connection dropped under it.
+   */
   async query<R extends object = Record<string, unknown>>(
     action: string,
     sql: string,
     params: unknown[],
     details: { identifier?: string; key?: string } = {},
+    retry = true,
   ): Promise<{ rows: R[]; rowCount: number | null }> {
+    return this.withClient(action, details, retry, (client) =>
+      client.query<R>(this.statement(sql, params)),
+    );
+  }
+
+  /**
+   * @internal reads one value in slices into one buffer of its size, checking the size
+   * the server reports before allocating it; `undefined` when the row is gone.
+   */
+  async readValue(
+    checkpointId: string,
+    identifier: string,
+    key: string,
+  ): Promise<Uint8Array | undefined> {
+    const details = { identifier, key };
+    const action = `read key ${quote(key)} of checkpoint ${quote(identifier)}`;
+    const params = [checkpointId, storedName(key)];
+    const first = await this.query<{ size: number; part: string }>(
+      action,
+      `SELECT octet_length(value) AS size, encode(substring(value from 1 for ${READ_CHUNK_BYTES}), 'hex') AS part
+       FROM ${this.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+      params,
+      details,
+    );
+    const row = first.rows[0];
+    if (row === undefined) return undefined;
+    const { size } = row;
+    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_POSTGRES_VALUE_BYTES) {
+      throw this.damagedValue(
+        identifier,
+        key,
+        `it claims ${String(size)} bytes, more than PostgresStorage ever stores (${MAX_POSTGRES_VALUE_BYTES})`,
+      );
+    }
+    const bytes = Buffer.allocUnsafe(size);
+    const slice = (from: number) =>
+      this.query<{ part: string }>(
+        action,
+        `SELECT encode(substring(value from $3 for ${READ_CHUNK_BYTES}), 'hex') AS part
+         FROM ${this.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+        [...params, from + 1],
+        details,
+      );
+    // One slice is asked for while the one before is copied into place, so the server's
+    // work (it may have to decompress up to the slice) overlaps ours; never more than
+    // one slice waits, so the memory a read needs beyond the value stays two slices.
+    let next = READ_CHUNK_BYTES < size ? slice(READ_CHUNK_BYTES) : undefined;
     try {
-      return await this.pool.query<R>(this.statement(sql, params));
-    } catch (error) {
-      throw this.failure('Io', action, error, details);
+      let offset = this.fill(bytes, 0, row.part, identifier, key);
+      while (next !== undefined) {
+        const found = await next;
+        next = offset + READ_CHUNK_BYTES < size ? slice(offset + READ_CHUNK_BYTES) : undefined;
+        const part = found.rows[0]?.part;
+        if (part === undefined) return undefined; // removed while it was being read
+        offset = this.fill(bytes, offset, part, identifier, key);
+      }
+    } finally {
+      // A slice still asked for when the read ended early is waited for (it holds a
+      // connection) and its outcome dropped.
+      await next?.catch(ignore);
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, size);
+  }
+
+  /** Writes one hex slice at `offset`, checking that it is whole; returns the new end. */
+  private fill(
+    bytes: Buffer,
+    offset: number,
+    hex: string,
+    identifier: string,
+    key: string,
+  ): number {
+    const expected = Math.min(READ_CHUNK_BYTES, bytes.length - offset);
+    if (hex.length !== expected * 2 || bytes.write(hex, offset, expected, 'hex') !== expected) {
+      throw this.damagedValue(
+        identifier,
+        key,
+        `a slice from byte ${offset} came back as ${Math.floor(hex.length / 2)} bytes, not ${expected}`,
+      );
+    }
+    return offset + expected;
+  }
+
+  private damagedValue(identifier: string, key: string, why: string): CheckpointError {
+    return new CheckpointError(
+      'Deserialize',
+      `PostgresStorage could not read key ${quote(key)} of checkpoint ${quote(identifier)} (PostgreSQL at ${this.server}, table ${this.table}): ${why}, so the row is damaged. Remove the checkpoint, or restore the table from a backup.`,
+      { identifier, key },
+    );
+  }
+
+  /**
+   * Runs `work` on a pooled connection and gives the connection back: destroyed, not
+   * pooled, when it dropped under the work. Idempotent work (`retry`) runs once more on
+   * a new connection after such a drop.
+   */
+  private async withClient<T>(
+    action: string,
+    details: { identifier?: string; key?: string },
+    retry: boolean,
+    work: (client: PoolClient) => Promise<T>,
+    fail: (error: unknown) => CheckpointError = (error) =>
+      this.failure('Io', action, error, details),
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.connect('Io', action, details.identifier);
+      let failed = false;
+      const running = work(client);
+      this.active.add(running);
+      try {
+        return await running;
+      } catch (error) {
+        if (error instanceof CheckpointError) throw error;
+        // A connection that failed under a statement (mid-transaction, perhaps) is
+        // destroyed, never handed back to the pool.
+        failed = true;
+        if (retry && attempt === 0 && !this.closed && connectionLost(error)) continue;
+        throw fail(error);
+      } finally {
+        this.active.delete(running);
+        release(client, failed || !isHealthy(client));
+      }
     }
   }
 
@@ -458,16 +742,27 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     action: string,
     identifier?: string,
   ): Promise<PoolClient> {
+    this.assertOpen();
+    const connecting = this.pool.connect();
+    let client: PoolClient;
     try {
-      const client = await this.pool.connect();
-      // pg-pool listens for errors only on idle clients. A checked-out one whose socket
-      // dies after its query failed (pg_terminate_backend, then ECONNRESET) would emit
-      // an unheard 'error' and crash the process; the query already reported it.
-      client.on('error', ignore);
-      return client;
+      client = await Promise.race([connecting, this.closing]);
     } catch (error) {
+      if (error === CLOSED) {
+        // Closed while waiting: a connection that still arrives goes straight back.
+        connecting.then((late) => late.release(), ignore);
+        throw new CheckpointError(
+          'Released',
+          'This PostgresStorage was closed while the operation waited for a connection; open a new one to keep working with its checkpoints.',
+        );
+      }
       throw this.failure(kind, action, error, identifier === undefined ? {} : { identifier });
     }
+    // pg-pool listens for errors only on idle clients. A checked-out one whose socket
+    // dies after its query failed (pg_terminate_backend, then ECONNRESET) would emit
+    // an unheard 'error' and crash the process; the query already reported it.
+    client.on('error', ignore);
+    return client;
   }
 
   /** @internal an error naming the server, the table and the fix, never the password. */
@@ -525,21 +820,15 @@ class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
 
   protected async readBytes(key: string): Promise<Uint8Array> {
     if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
-    const found = await this.storage.query<{ value: Buffer }>(
-      `read key ${quote(key)} of checkpoint ${quote(this.identifier)}`,
-      `SELECT value FROM ${this.storage.names.values} WHERE checkpoint_id = $1 AND key = $2`,
-      [this.id, storedName(key)],
-      { identifier: this.identifier, key },
-    );
-    const row = found.rows[0];
-    if (row === undefined) {
+    const bytes = await this.storage.readValue(this.id, this.identifier, key);
+    if (bytes === undefined) {
       throw new CheckpointError(
         'NotFound',
         `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (PostgresStorage.open has one) so that a process cannot remove what it still reads.`,
         { identifier: this.identifier, key },
       );
     }
-    return new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.length);
+    return bytes;
   }
 
   protected async listKeys(): Promise<string[]> {
@@ -549,6 +838,28 @@ class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
 
 function ignore(): void {}
 
+/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
+const CLOSED = Symbol('closed');
+
+/** Whether pg still considers the client usable (not ended, not broken by an error). */
+function isHealthy(client: PoolClient): boolean {
+  const c = client as PoolClient & { _queryable?: boolean; _ending?: boolean };
+  return c._queryable !== false && c._ending !== true;
+}
+
+/** The `length()` of a stored name, as the reason it is damaged when it is too long. */
+function lengthProblem(length: number): string | undefined {
+  return length > 255 ? `it is ${length} characters long` : undefined;
+}
+
+function tooLarge(identifier: string, key: string, size: number, limit: number): CheckpointError {
+  return new CheckpointError(
+    'Other',
+    `Value ${quote(key)} of checkpoint ${quote(identifier)} is ${size} bytes, more than the ${limit} bytes PostgresStorage stores in one value (PostgreSQL's bytea holds at most 1 GiB); split it over several keys, or keep it in a FileStorage. Nothing was sent, and the handle is still open.`,
+    { identifier, key },
+  );
+}
+
 /** Hands a client back to the pool, or destroys it when it failed mid-use. */
 function release(client: PoolClient, broken: boolean): void {
   client.removeListener('error', ignore);
@@ -556,11 +867,12 @@ function release(client: PoolClient, broken: boolean): void {
   client.release(broken ? true : undefined);
 }
 
-/** Splits the values into INSERT-sized batches. */
+/** Splits the values below {@link COPY_BYTES} into INSERT-sized batches. */
 function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
   let batch: [string, Uint8Array][] = [];
   let bytes = 0;
   for (const entry of values) {
+    if (entry[1].length >= COPY_BYTES) continue; // streamed by COPY
     if (
       batch.length > 0 &&
       (batch.length >= ROWS_PER_INSERT || bytes + entry[1].length > BYTES_PER_INSERT)

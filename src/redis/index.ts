@@ -13,3 +13,4 @@ export {
   RedisUncommittedCheckpoint,
   type RedisStorageOptions,
 } from './redis-storage';
+export type { DamagedName } from '../server/damaged-name';

@@ -74,16 +74,35 @@ return {1, entry}
 
 /**
  * Reads the keys of checkpoint ARGV[1] if its index entry is still ARGV[2].
- * KEYS: index, data hash. Returns the field names, or false when the entry changed.
+ * KEYS: index, data hash. ARGV: stored identifier, entry, the most keys a checkpoint
+ * may have. Returns the field names; false when the entry changed; the count alone
+ * when it is over the bound (a damaged hash), so a reply never grows past it.
  *
  * @example
  * ```ts
- * const keys = await client.eval(KEYS_IF_CURRENT, 2, index, dataKey, identifier, entry);
+ * const keys = await client.eval(KEYS_IF_CURRENT, 2, index, dataKey, identifier, entry, '1000000');
  * ```
  */
 export const KEYS_IF_CURRENT = `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return false end
+local n = redis.call('HLEN', KEYS[2])
+if n > tonumber(ARGV[3]) then return n end
 return redis.call('HKEYS', KEYS[2])
+`;
+
+/**
+ * Lists the index: its field names, or their count alone when it is over ARGV[1].
+ * KEYS: index.
+ *
+ * @example
+ * ```ts
+ * const names = await client.eval(LIST, 1, index, '10000000');
+ * ```
+ */
+export const LIST = `
+local n = redis.call('HLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then return n end
+return redis.call('HKEYS', KEYS[1])
 `;
 
 /**
@@ -103,18 +122,20 @@ return 1
 `;
 
 /**
- * The scripts under the names RedisStorage registers them with (`defineCommand`). The
- * names carry the library's name, since a borrowed client is the application's own and
- * may define commands of its own.
+ * The scripts under the names RedisStorage registers them with (`defineCommand`), with
+ * how many of their arguments are keys. The names carry the library's name, since a
+ * borrowed client is the application's own and may define commands of its own.
  *
  * @example
  * ```ts
- * for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 2, lua });
+ * for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
+ *   client.defineCommand(name, { numberOfKeys: keys, lua });
  * ```
  */
 export const SCRIPTS = {
-  checkpointableWriteAndPublish: WRITE_AND_PUBLISH,
-  checkpointablePublish: PUBLISH,
-  checkpointableKeysIfCurrent: KEYS_IF_CURRENT,
-  checkpointableRemoveIfCurrent: REMOVE_IF_CURRENT,
+  checkpointableWriteAndPublish: { keys: 2, lua: WRITE_AND_PUBLISH },
+  checkpointablePublish: { keys: 2, lua: PUBLISH },
+  checkpointableKeysIfCurrent: { keys: 2, lua: KEYS_IF_CURRENT },
+  checkpointableRemoveIfCurrent: { keys: 2, lua: REMOVE_IF_CURRENT },
+  checkpointableList: { keys: 1, lua: LIST },
 } as const;

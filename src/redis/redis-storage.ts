@@ -4,9 +4,12 @@ import { CheckpointError, quote } from '../errors';
 import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
-import { nameFromStored, storedName } from '../server/stored-name';
+import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
+import { connectionLost } from '../server/connection-lost';
+import type { DamagedName } from '../server/damaged-name';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
+import { sortNames } from '../storage/names';
 import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { SCRIPTS } from './redis-scripts';
@@ -77,10 +80,41 @@ const ONE_TRIP_KEYS = 1000;
 const ONE_TRIP_BYTES = 64 * 1024;
 /** How often load and remove re-read an index entry that changed under them. */
 const RETRIES = 5;
+/** The most keys one checkpoint may list: a bound on what a damaged hash can make us hold. */
+export const MAX_REDIS_KEYS = 1_000_000;
+/** The most checkpoints one listing may return, for the same reason. */
+export const MAX_REDIS_CHECKPOINTS = 10_000_000;
+/**
+ * The longest index entry read back (`<dataId> <createdAt>` is under 60 bytes); a longer
+ * one is damaged and is refused before it becomes a string.
+ */
+const MAX_ENTRY_BYTES = 256;
+/**
+ * The longest stored name in UTF-8 bytes: at most three bytes per UTF-16 unit (a
+ * surrogate pair is four bytes for two units). Longer field names are damaged and are
+ * refused before they become strings.
+ */
+const MAX_STORED_NAME_BYTES = MAX_STORED_NAME * 3;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The client with the scripts registered on it (`defineCommand`: EVALSHA, EVAL if unknown). */
 type ScriptedClient = Redis &
-  Record<keyof typeof SCRIPTS, (...args: (string | Buffer)[]) => Promise<unknown>>;
+  Record<
+    keyof typeof SCRIPTS | `${keyof typeof SCRIPTS}Buffer`,
+    (...args: (string | Buffer)[]) => Promise<unknown>
+  >;
+
+/** What `run` needs besides the action: where, which keys, and how to fail. */
+interface RunOptions {
+  /** The checkpoint and key the operation is about, for the error. */
+  details?: { identifier?: string; key?: string };
+  /** The Redis keys the commands touch, named when one holds the wrong type. */
+  keys?: string[];
+  /** An idempotent read: sent once more after a dropped connection. */
+  retry?: boolean;
+  /** What to do, after the cause, in an `Io` message. */
+  advice?: string;
+}
 
 interface IndexEntry {
   readonly raw: string;
@@ -118,6 +152,15 @@ interface IndexEntry {
  * connection fails the commit with `Io` and leaves the handle open. If it dropped after
  * the script ran, retrying with the same handle finds its own entry and succeeds.
  *
+ * Reads: an idempotent read (listing, load, get, the existence check of create) is sent
+ * once more, after ioredis reconnects, when the connection dropped under it. Everything
+ * read back is checked before use: key counts against a bound (asked for first, in the
+ * script that lists), index entries against the form this class writes, names against
+ * the grammar and strict UTF-8 (those outside are skipped, and listDamaged() reports
+ * them), and a key of another type is `Deserialize` naming it (`Initialization` at open).
+ * close() lets commands on a live connection finish and fails those waiting for a
+ * reconnect with `Released`.
+ *
  * `RedisStorage.open()` returns the storage wrapped in a {@link GuardWrapper};
  * `RedisStorage.openRaw()` the bare one, for composing wrapper chains.
  *
@@ -146,6 +189,11 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
   oneTrip = { keys: ONE_TRIP_KEYS, bytes: ONE_TRIP_BYTES };
   /** @internal the client, with the storage's scripts registered on it */
   readonly scripts: ScriptedClient;
+  /** Commands under way: close() lets those on a live connection finish. */
+  private readonly active = new Set<Promise<unknown>>();
+  /** Rejects with `Released` when close() must not wait, failing every waiting command. */
+  private readonly closing: Promise<never>;
+  private stopWaiting!: (reason: typeof CLOSED) => void;
 
   private constructor(
     /** @internal */
@@ -161,8 +209,10 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     this.indexKey = `${prefix}index`;
     // On a borrowed client this adds methods under the library's own names (SCRIPTS);
     // defining them again, as a second storage on the same client does, is harmless.
-    for (const [name, lua] of Object.entries(SCRIPTS))
-      client.defineCommand(name, { numberOfKeys: 2, lua });
+    for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
+      client.defineCommand(name, { numberOfKeys: keys, lua });
+    this.closing = new Promise<never>((_, reject) => (this.stopWaiting = reject));
+    this.closing.catch(() => undefined); // heard by whoever races it
     this.scripts = client as ScriptedClient;
   }
 
@@ -264,12 +314,30 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const silent = error instanceof Error && error.message.startsWith('no answer within');
       throw openFailure(address, silent ? error : (lastError ?? error));
     }
+    // A key of another type where the index belongs is another program's, or damage:
+    // every operation would fail on it, so open says so, naming it.
+    let type: string;
+    try {
+      type = await withDeadline(client.type(storage.indexKey), connectTimeoutMs);
+    } catch (error) {
+      if (storage.ownsClient) client.disconnect();
+      throw openFailure(address, error);
+    }
+    if (type !== 'hash' && type !== 'none') {
+      if (storage.ownsClient) client.disconnect();
+      throw new CheckpointError(
+        'Initialization',
+        `RedisStorage cannot use prefix ${quote(prefix)} (Redis at ${address.display}): key ${quote(storage.indexKey)} holds a ${type}, not the hash of checkpoints RedisStorage keeps there. It belongs to another program or is damaged; choose another prefix, or remove that key if nothing needs it.`,
+      );
+    }
     return storage;
   }
 
   protected async doCreate(identifier: string): Promise<RedisUncommittedCheckpoint> {
-    const exists = await this.run(`check for checkpoint ${quote(identifier)}`, { identifier }, () =>
-      this.client.hexists(this.indexKey, storedName(identifier)),
+    const exists = await this.run(
+      `check for checkpoint ${quote(identifier)}`,
+      () => this.client.hexists(this.indexKey, storedName(identifier)),
+      { details: { identifier }, keys: [this.indexKey], retry: true },
     );
     if (exists === 1) throw alreadyCommitted(identifier);
     return new RedisUncommittedCheckpoint(identifier, this);
@@ -284,7 +352,6 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       'Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)';
     const result = await this.run(
       action,
-      { identifier },
       async () => {
         if (this.fitsOneTrip(checkpoint.values)) {
           const args: (string | Buffer)[] = [];
@@ -320,7 +387,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
           dataId,
         )) as [number, string];
       },
-      advice,
+      { details: { identifier }, keys: [this.indexKey, dataKey], advice },
     );
     const [status, raw] = result;
     if (status === 0) throw alreadyCommitted(identifier);
@@ -331,7 +398,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         { identifier },
       );
     }
-    const entry = parseEntry(raw, identifier);
+    const entry = parseEntry(Buffer.from(raw), identifier, this.indexKey);
     if (entry.dataId !== dataId) {
       // An earlier attempt of this handle landed although its reply was lost.
       checkpoint.values.clear();
@@ -347,17 +414,35 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
-      const keys = (await this.run(`load checkpoint ${quote(identifier)}`, { identifier }, () =>
-        this.scripts.checkpointableKeysIfCurrent(
-          this.indexKey,
-          this.dataKey(entry.dataId),
-          stored,
-          entry.raw,
-        ),
-      )) as string[] | null;
+      const dataKey = this.dataKey(entry.dataId);
+      const keys = (await this.run(
+        `load checkpoint ${quote(identifier)}`,
+        () =>
+          this.scripts.checkpointableKeysIfCurrentBuffer(
+            this.indexKey,
+            dataKey,
+            stored,
+            entry.raw,
+            String(MAX_REDIS_KEYS),
+          ),
+        { details: { identifier }, keys: [this.indexKey, dataKey], retry: true },
+      )) as Buffer[] | number | null;
       // null: removed or replaced between the two reads; look again.
-      if (keys !== null)
-        return new RedisCommittedCheckpoint(this, identifier, entry, keys.map(nameFromStored));
+      if (keys === null) continue;
+      if (typeof keys === 'number') {
+        throw new CheckpointError(
+          'Deserialize',
+          `Checkpoint ${quote(identifier)} holds ${keys} keys in Redis hash ${quote(dataKey)}, more than the ${MAX_REDIS_KEYS} RedisStorage reads back: the hash is damaged. Remove the checkpoint, or restore the Redis data from a backup.`,
+          { identifier },
+        );
+      }
+      const names: string[] = [];
+      for (const raw of keys) {
+        // A key outside the grammar is never handed out; listDamaged() reports it.
+        const read = readStoredBytes(raw);
+        if ('name' in read) names.push(read.name);
+      }
+      return new RedisCommittedCheckpoint(this, identifier, entry, names);
     }
     throw busy(identifier, 'load');
   }
@@ -367,13 +452,11 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
-      const removed = await this.run(`remove checkpoint ${quote(identifier)}`, { identifier }, () =>
-        this.scripts.checkpointableRemoveIfCurrent(
-          this.indexKey,
-          this.dataKey(entry.dataId),
-          stored,
-          entry.raw,
-        ),
+      const dataKey = this.dataKey(entry.dataId);
+      const removed = await this.run(
+        `remove checkpoint ${quote(identifier)}`,
+        () => this.scripts.checkpointableRemoveIfCurrent(this.indexKey, dataKey, stored, entry.raw),
+        { details: { identifier }, keys: [this.indexKey, dataKey] },
       );
       if (removed === 1) return;
     }
@@ -381,12 +464,96 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
   }
 
   protected async doList(): Promise<string[]> {
-    const names = await this.run('list checkpoints', {}, () => this.client.hkeys(this.indexKey));
-    return names.map(nameFromStored);
+    // Identifiers outside the grammar are skipped here and reported by listDamaged().
+    const names: string[] = [];
+    for (const raw of await this.listStored('list checkpoints')) {
+      const read = readStoredBytes(raw);
+      if ('name' in read) names.push(read.name);
+    }
+    return names;
+  }
+
+  /**
+   * The identifiers and keys in Redis that no caller could have written (outside the
+   * grammar, longer than any name, not valid UTF-8, not in the stored form), which
+   * `checkpointIdentifiers()`, `loadCheckpoint()` and `keys()` therefore never show.
+   * It reads the key names of every checkpoint: a check for operators and tests, not
+   * for a hot path.
+   *
+   * @returns one entry per damaged name; empty when there is none
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after
+   *   close(); `Deserialize` when the index is not a hash
+   *
+   * @example
+   * ```ts
+   * for (const { name, reason } of await storage.listDamaged()) console.warn(name, reason);
+   * ```
+   */
+  async listDamaged(): Promise<DamagedName[]> {
+    const damaged: DamagedName[] = [];
+    const valid: string[] = [];
+    for (const raw of await this.listStored('list damaged checkpoints')) {
+      const read = readStoredBytes(raw);
+      if ('name' in read) valid.push(read.name);
+      else damaged.push({ name: shown(raw), reason: `checkpoint identifier: ${read.problem}` });
+    }
+    for (const identifier of sortNames(valid)) {
+      let loaded: RedisCommittedCheckpoint;
+      try {
+        loaded = (await this.doLoad(identifier)) as RedisCommittedCheckpoint;
+      } catch (error) {
+        if (CheckpointError.is(error, 'NotFound')) continue; // removed meanwhile
+        if (!CheckpointError.is(error, 'Deserialize')) throw error;
+        damaged.push({ name: identifier, reason: `checkpoint: ${error.message}` });
+        continue;
+      }
+      const keys = (await this.run(
+        'list damaged keys',
+        () => this.client.hkeysBuffer(loaded.dataKey),
+        { details: { identifier }, keys: [loaded.dataKey], retry: true },
+      )) as Buffer[];
+      for (const raw of keys) {
+        const read = readStoredBytes(raw);
+        if ('problem' in read) {
+          damaged.push({
+            name: shown(raw),
+            reason: `key of checkpoint ${quote(identifier)}: ${read.problem}`,
+          });
+        }
+      }
+    }
+    return damaged;
+  }
+
+  /** The index's field names, as bytes, refused when there are more than a listing returns. */
+  private async listStored(action: string): Promise<Buffer[]> {
+    const found = (await this.run(
+      action,
+      () => this.scripts.checkpointableListBuffer(this.indexKey, String(MAX_REDIS_CHECKPOINTS)),
+      { keys: [this.indexKey], retry: true },
+    )) as Buffer[] | number;
+    if (typeof found === 'number') {
+      throw new CheckpointError(
+        'Other',
+        `Redis hash ${quote(this.indexKey)} lists ${found} checkpoints, more than the ${MAX_REDIS_CHECKPOINTS} one listing returns; remove old checkpoints (the CLI's prune does it), or split them over several prefixes.`,
+      );
+    }
+    return found;
   }
 
   protected async doClose(): Promise<void> {
+    // On a live connection, commands under way finish (their replies come before
+    // QUIT's). Commands waiting for a connection (the server is unreachable and the
+    // client reconnecting) fail now with Released, rather than when it gives up.
+    if (this.client.status !== 'ready') {
+      this.stopWaiting(CLOSED);
+    }
+    while (this.active.size > 0) await Promise.allSettled([...this.active]);
     if (!this.ownsClient) return;
+    if (this.client.status !== 'ready') {
+      this.client.disconnect();
+      return;
+    }
     try {
       await this.client.quit();
     } catch {
@@ -408,30 +575,57 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     return `${this.prefix}data:${dataId}`;
   }
 
-  /** @internal runs Redis commands, turning a driver failure into `Io`. */
-  async run<T>(
-    action: string,
-    details: { identifier?: string; key?: string },
-    operation: () => Promise<T>,
-    advice = 'Check that the server is up and reachable, then retry.',
-  ): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof CheckpointError) throw error;
-      throw new CheckpointError(
-        'Io',
-        `RedisStorage could not ${action} (Redis at ${this.server}, prefix ${quote(this.prefix)}): ${lostOr(error, this.address)}. ${advice}`,
-        { ...details, cause: error },
-      );
+  /**
+   * @internal runs Redis commands, turning a driver failure into a `CheckpointError`: a
+   * key of the wrong type is `Deserialize` naming the keys; anything else is `Io`. A
+   * `retry` operation (an idempotent read) is sent once more after a dropped connection;
+   * ioredis reconnects by itself.
+   */
+  async run<T>(action: string, operation: () => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const { details = {}, keys = [], retry = false } = options;
+    const advice = options.advice ?? 'Check that the server is up and reachable, then retry.';
+    for (let attempt = 0; ; attempt++) {
+      this.assertOpen();
+      const running = operation();
+      this.active.add(running);
+      try {
+        return await Promise.race([running, this.closing]);
+      } catch (error) {
+        if (error === CLOSED) {
+          throw new CheckpointError(
+            'Released',
+            `This RedisStorage was closed while the operation waited for the connection to Redis at ${this.server}; open a new one to keep working with its checkpoints.`,
+            details,
+          );
+        }
+        if (error instanceof CheckpointError) throw error;
+        if (wrongType(error)) {
+          throw new CheckpointError(
+            'Deserialize',
+            `RedisStorage could not ${action} (Redis at ${this.server}, prefix ${quote(this.prefix)}): ${keys.length === 1 ? `key ${quote(keys[0])} holds` : `one of the keys ${keys.map(quote).join(', ')} holds`} a value of another type than RedisStorage writes there (${describeCause(error, this.address)}). It belongs to another program or is damaged; remove or rename it, or restore the Redis data from a backup.`,
+            { ...details, cause: error },
+          );
+        }
+        if (retry && attempt === 0 && !this.closed && connectionLost(error)) continue;
+        throw new CheckpointError(
+          'Io',
+          `RedisStorage could not ${action} (Redis at ${this.server}, prefix ${quote(this.prefix)}): ${lostOr(error, this.address)}. ${advice}`,
+          { ...details, cause: error },
+        );
+      } finally {
+        this.active.delete(running);
+        running.catch(() => undefined); // a command abandoned by close() must not be unhandled
+      }
     }
   }
 
   private async entry(identifier: string): Promise<IndexEntry | undefined> {
-    const raw = await this.run(`load checkpoint ${quote(identifier)}`, { identifier }, () =>
-      this.client.hget(this.indexKey, storedName(identifier)),
+    const raw = await this.run(
+      `load checkpoint ${quote(identifier)}`,
+      () => this.client.hgetBuffer(this.indexKey, storedName(identifier)),
+      { details: { identifier }, keys: [this.indexKey], retry: true },
     );
-    return raw === null ? undefined : parseEntry(raw, identifier);
+    return raw === null ? undefined : parseEntry(raw, identifier, this.indexKey);
   }
 }
 
@@ -469,7 +663,8 @@ let handles = 0;
 /** A committed checkpoint of a {@link RedisStorage}: its data hash and key list. */
 class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
   private readonly keySet: Set<string>;
-  private readonly dataKey: string;
+  /** @internal the checkpoint's data hash */
+  readonly dataKey: string;
 
   constructor(
     private readonly storage: RedisStorage,
@@ -486,8 +681,8 @@ class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
     if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
     const bytes = await this.storage.run(
       `read key ${quote(key)} of checkpoint ${quote(this.identifier)}`,
-      { identifier: this.identifier, key },
       () => this.storage.client.hgetBuffer(this.dataKey, storedName(key)),
+      { details: { identifier: this.identifier, key }, keys: [this.dataKey], retry: true },
     );
     if (bytes === null) {
       throw new CheckpointError(
@@ -504,16 +699,48 @@ class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
   }
 }
 
-function parseEntry(raw: string, identifier: string): IndexEntry {
-  const match = /^(\S+) (\d+)$/.exec(raw);
-  if (match === null) {
+/**
+ * An index entry, `<dataId> <createdAt in ms>`, read as bytes and checked before it
+ * becomes a string: the data id only in the characters RedisStorage writes (so it can
+ * never point outside the prefix's data hashes), the time a real date.
+ */
+function parseEntry(raw: Buffer, identifier: string, indexKey: string): IndexEntry {
+  const text = raw.length <= MAX_ENTRY_BYTES ? raw.toString('latin1') : '';
+  const match = /^([0-9A-Za-z._-]{1,128}) (\d{1,16})$/.exec(text);
+  const ms = match === null ? NaN : Number(match[2]);
+  if (match === null || !(ms <= 8.64e15)) {
+    const shownEntry = raw.length <= MAX_ENTRY_BYTES ? quote(text) : `${raw.length} bytes`;
     throw new CheckpointError(
       'Deserialize',
-      `The index entry of checkpoint ${quote(identifier)} is damaged (${quote(raw)}); remove the checkpoint, or restore the Redis data from a backup.`,
+      `The entry of checkpoint ${quote(identifier)} in Redis hash ${quote(indexKey)} is damaged (${shownEntry}, not "<data id> <milliseconds>"); remove the checkpoint, or restore the Redis data from a backup.`,
       { identifier },
     );
   }
-  return { raw, dataId: match[1], createdAt: new Date(Number(match[2])) };
+  return { raw: text, dataId: match[1], createdAt: new Date(ms) };
+}
+
+/** A stored name read as bytes: its length bounded, its UTF-8 strict, then as any name. */
+function readStoredBytes(raw: Buffer): { name: string } | { problem: string } {
+  if (raw.length > MAX_STORED_NAME_BYTES)
+    return { problem: `it is ${raw.length} bytes long, longer than any name` };
+  let text: string;
+  try {
+    text = UTF8.decode(raw);
+  } catch {
+    return { problem: 'it is not valid UTF-8' };
+  }
+  return readStoredName(text);
+}
+
+/** A damaged name as a report shows it: decoded leniently, cut at the longest name. */
+function shown(raw: Buffer): string {
+  return raw.subarray(0, MAX_STORED_NAME_BYTES + 1).toString('utf8');
+}
+
+/** Whether Redis refused a command because a key holds another type. */
+function wrongType(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message.includes('WRONGTYPE');
 }
 
 /**
@@ -543,6 +770,9 @@ function openFailure(address: ServerAddress, error: unknown): CheckpointError {
     { cause: error },
   );
 }
+
+/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
+const CLOSED = Symbol('closed');
 
 /** Splits the values into HSET-sized batches. */
 function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {

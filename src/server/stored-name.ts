@@ -14,6 +14,8 @@
  * storage imports it too (it loads no driver).
  */
 
+import { nameProblem } from '../storage/names';
+
 const ESCAPE = '\u0001';
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 // eslint-disable-next-line no-control-regex -- U+0001 is the escape, chosen because names never contain it
@@ -43,4 +45,38 @@ export function storedName(name: string): string {
 export function nameFromStored(stored: string): string {
   if (!stored.includes(ESCAPE)) return stored;
   return stored.replace(ESCAPED, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/**
+ * The longest stored form of a valid name: 255 UTF-16 units, each lone surrogate among
+ * them written as five characters. Anything longer read back is damaged, so readers cut
+ * stored names at this length (plus one, to see that they were longer) before they
+ * reach JavaScript, where a tampered name of a gigabyte would not fit in a string.
+ */
+export const MAX_STORED_NAME = 255 * 5;
+
+/**
+ * A name read back from the medium: the identifier or key it stands for, or why it
+ * stands for none. Rows and keys come from outside this process (another release, a
+ * script, a tampered database), so they are checked like a caller's names: the grammar
+ * (`nameProblem`), and the stored form must be the one {@link storedName} writes, so
+ * two stored forms never claim one name.
+ *
+ * @example
+ * ```ts
+ * readStoredName('order-42'); // { name: 'order-42' }
+ * readStoredName('../x'); // { problem: "it contains '/' at position 2" }
+ * ```
+ */
+export function readStoredName(stored: string): { name: string } | { problem: string } {
+  if (!stored.includes(ESCAPE)) {
+    // Text read from UTF-8 holds no lone surrogate, so the stored form is the name.
+    const problem = nameProblem(stored);
+    return problem === undefined ? { name: stored } : { problem };
+  }
+  const name = nameFromStored(stored);
+  const problem = nameProblem(name);
+  if (problem !== undefined) return { problem };
+  if (storedName(name) !== stored) return { problem: 'it is not written the way names are stored' };
+  return { name };
 }

@@ -418,6 +418,53 @@ const CATALOGUE: Row[] = [
         RedisStorage.open({ url: 'redis://127.0.0.1:1', prefix: 'bad\u0001prefix:' }),
       ),
   ],
+  // PostgreSQL and Redis: foreign or damaged data on a live server (a table or prefix
+  // of the row's own, removed afterwards; see test/fixtures/db/scratch-stores.ts).
+  [
+    'RedisStorage.open where the index key is a string another program wrote',
+    'Initialization',
+    async () => {
+      const { REDIS_URL, withRedisPrefix } = await import('../fixtures/db/scratch-stores');
+      await withRedisPrefix(async (prefix, admin) => {
+        await admin.set(`${prefix}index`, 'not a hash');
+        await because(/holds a string/, () => RedisStorage.open({ url: REDIS_URL, prefix }));
+      });
+    },
+  ],
+  [
+    'RedisStorage load of an index entry whose time is not a number',
+    'Deserialize',
+    async () => {
+      const { REDIS_URL, withRedisPrefix } = await import('../fixtures/db/scratch-stores');
+      await withRedisPrefix(async (prefix, admin) => {
+        await admin.hset(`${prefix}index`, 'tampered', 'abc.0 soon');
+        const storage = await RedisStorage.open({ url: REDIS_URL, prefix });
+        try {
+          await because(/is damaged/, () => storage.loadCheckpoint('tampered'));
+        } finally {
+          await storage.close();
+        }
+      });
+    },
+  ],
+  [
+    'PostgresStorage commit of a value over the largest value it stores',
+    'Other',
+    async () => {
+      const { DATABASE_URL, withPostgresTable } = await import('../fixtures/db/scratch-stores');
+      await withPostgresTable(async (table) => {
+        const storage = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+        try {
+          storage.maxValueBytes = 16;
+          const draft = await storage.createCheckpoint('too-big');
+          await draft.putBytes('blob', new Uint8Array(17));
+          await because(/more than the 16 bytes/, () => storage.commitCheckpoint(draft));
+        } finally {
+          await storage.close();
+        }
+      });
+    },
+  ],
   [
     'registerCheckpointing with an unknown storage URL scheme',
     'Initialization',
