@@ -7,7 +7,9 @@ import {
   Injectable,
   Module,
   Scope,
+  type BeforeApplicationShutdown,
   type LoggerService,
+  type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -155,10 +157,26 @@ describe('@CheckpointedState providers in a Nest application', () => {
       log.push('close');
       return close();
     };
-    const app = await start({ storage }, [CounterService]);
+    @Injectable()
+    class ShutdownWatcher implements BeforeApplicationShutdown, OnApplicationShutdown {
+      beforeApplicationShutdown() {
+        log.push('provider beforeApplicationShutdown');
+      }
+      onApplicationShutdown() {
+        log.push('provider onApplicationShutdown');
+      }
+    }
+    const app = await start({ storage }, [CounterService, ShutdownWatcher]);
     app.get(CounterService).count = 7;
     await app.close();
-    expect(log).toEqual(['commit', 'close']);
+    // Nest runs the shutdown hooks of importing modules first: the providers' own
+    // beforeApplicationShutdown, then the final save, and the storage closes last.
+    expect(log).toEqual([
+      'provider beforeApplicationShutdown',
+      'commit',
+      'provider onApplicationShutdown',
+      'close',
+    ]);
     expect(counted.closes()).toBe(1);
     await app.close();
     expect(counted.closes()).toBe(1);
@@ -181,6 +199,25 @@ describe('@CheckpointedState providers in a Nest application', () => {
     expect(storage.commits).toBe(1);
     // After shutdown a change would be lost: requestSave says so.
     await expectCheckpointError(() => orders.place('o-4'), 'Released');
+  });
+
+  it('saves by its interval while running, and stops the timer at shutdown', async () => {
+    @Injectable()
+    @CheckpointedState({ series: 'nest.ticks', every: 10 })
+    class Ticks {
+      @CheckpointField() ticks: number = 0;
+    }
+    const logger = new RecordingLogger();
+    const storage = new InstrumentedWrapper(MemoryStorage.create());
+    const app = await start({ storage }, [Ticks], logger);
+    app.get(Ticks).ticks = 1;
+    await eventually(() => storage.commits === 1);
+    await app.close();
+    // A tick after close would fail on the closed storage and be logged as an error.
+    app.get(Ticks).ticks = 2;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(storage.commits).toBe(1);
+    expect(logger.lines.filter((l) => l.level !== 'log')).toEqual([]);
   });
 
   it('reports a failed autosave through Nest’s Logger and the health indicator, then retries', async () => {
