@@ -257,6 +257,29 @@ describe('@CheckpointedState providers in a Nest application', () => {
     expect(storage.commits).toBe(1);
   });
 
+  it('keeps health down while any provider’s latest save failed, whatever the others did since', async () => {
+    const storage = new InstrumentedWrapper(MemoryStorage.create());
+    const app = await start({ storage, onError: () => undefined }, [AuditService, OrdersService]);
+    const health = app.get(CheckpointHealthIndicator);
+    storage.failNext(1);
+    app.get(AuditService).record('lost for now');
+    await eventually(() => storage.creates === 1);
+    app.get(OrdersService).place('o-1');
+    await eventually(() => storage.commits === 1);
+    const down = (await health.isHealthy()).checkpoints;
+    expect(down.status).toBe('down');
+    expect(down.message).toBe(
+      'The latest automatic save failed: Cannot commit checkpoint "@series:nest.audit:000000000001": the disk is unavailable (injected).',
+    );
+
+    app.get(AuditService).record('saved');
+    await eventually(() => storage.commits === 2);
+    const up = (await health.isHealthy()).checkpoints;
+    expect(up.status).toBe('up');
+    expect(up.lastSave?.ok).toBe(true);
+    await app.close();
+  });
+
   it('sends failed saves to onError instead of the logger when the module has one', async () => {
     const logger = new RecordingLogger();
     const storage = new InstrumentedWrapper(MemoryStorage.create());
