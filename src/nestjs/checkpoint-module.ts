@@ -75,7 +75,7 @@ export class CheckpointModule
   /**
    * Configures the module with options known when the module is declared.
    * @throws {CheckpointError} `Initialization` for an unusable name (at once); for a bad
-   *   storage or wrapper option, when the application starts
+   *   storage, wrapper, `services` or `onError` option, when the application starts
    *
    * @example
    * ```ts

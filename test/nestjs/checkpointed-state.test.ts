@@ -381,6 +381,19 @@ describe('which storage keeps which @CheckpointedState provider', () => {
       'CheckpointModule "default" lists AuditService in its services, but no provider of the application is one with @CheckpointedState; add @CheckpointedState({ series }) to the class and the class to a module\'s providers, or leave it out of services.',
     );
 
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CheckpointModule.forRoot({ name: 'one', storage: 'memory:', services: [AuditService] }),
+        CheckpointModule.forRoot({ name: 'two', storage: 'memory:', services: [AuditService] }),
+      ],
+      providers: [AuditService],
+    }).compile();
+    await expectCheckpointError(
+      () => moduleRef.createNestApplication({ logger: false }).init(),
+      'Initialization',
+      'AuditService has @CheckpointedState and is listed in the services of CheckpointModule "one" (as AuditService) and CheckpointModule "two" (as AuditService); list it in one storage only.',
+    );
+
     @Injectable({ scope: Scope.REQUEST })
     @CheckpointedState({ series: 'nest.per-request' })
     class PerRequest {
