@@ -28,6 +28,7 @@ export const checkpointedStateDriver: AutomaticStateDriver = {
       manager,
       services.map((service) => ({ ctor: service.constructor, resolve: () => service })),
       {
+        caller: `CheckpointModule ${quote(name)}`,
         onError: onError ?? ((error, event) => logFailure(name, error, event)),
         onSettled: (service, error) => outcomes.set(service, { at: new Date(), error }),
       },

@@ -289,6 +289,8 @@ export interface ServiceEntry {
  * @internal
  */
 export interface StartServicesOptions {
+  /** Who starts the services, for messages; `startCheckpointing()` by default. */
+  caller?: string;
   onError?: StartCheckpointingOptions['onError'];
   retry?: RetryPolicy;
   onSettled?: (service: object, error?: CheckpointError) => void;
@@ -307,7 +309,7 @@ export async function startServices(
   entries: readonly ServiceEntry[],
   options: StartServicesOptions = {},
 ): Promise<CheckpointingHandle> {
-  const { onError, retry, onSettled } = options;
+  const { caller = 'startCheckpointing()', onError, retry, onSettled } = options;
   const events = new CheckpointingEvents();
   const reporter = {
     saved: (
@@ -351,7 +353,7 @@ export async function startServices(
     if (clash !== undefined) {
       throw new CheckpointError(
         'Initialization',
-        `startCheckpointing(): ${clash.ctor.name} and ${ctor.name} both save into series ${quote(state.series)}; give each service its own series.`,
+        `${caller}: ${clash.ctor.name} and ${ctor.name} both save into series ${quote(state.series)}; give each service its own series.`,
       );
     }
     planned.push({ ctor, series: state.series, resolve });

@@ -394,6 +394,17 @@ describe('which storage keeps which @CheckpointedState provider', () => {
       'AuditService has @CheckpointedState and is listed in the services of CheckpointModule "one" (as AuditService) and CheckpointModule "two" (as AuditService); list it in one storage only.',
     );
 
+    @Injectable()
+    @CheckpointedState({ series: 'nest.counter' })
+    class SameSeries {
+      @CheckpointField() count: number = 0;
+    }
+    await expectCheckpointError(
+      () => start({ storage: 'memory:' }, [CounterService, SameSeries]),
+      'Initialization',
+      'CheckpointModule "default": CounterService and SameSeries both save into series "nest.counter"; give each service its own series.',
+    );
+
     @Injectable({ scope: Scope.REQUEST })
     @CheckpointedState({ series: 'nest.per-request' })
     class PerRequest {
