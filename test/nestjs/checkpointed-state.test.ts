@@ -16,12 +16,12 @@ import { Test } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CheckpointedState,
+  CheckpointError,
   CheckpointField,
   CheckpointManager,
   FileStorage,
   MemoryStorage,
   requestSave,
-  type CheckpointError,
   type CheckpointingErrorEvent,
   type Storage,
 } from 'checkpointable';
@@ -363,6 +363,39 @@ describe('which storage keeps which @CheckpointedState provider', () => {
     expect(auditManager).not.toBe(app.get(CheckpointManager));
     // The audit entry was saved by its request (no debounce), and not again at close.
     expect(app.get(AuditService).entries).toEqual(['kept apart']);
+  });
+
+  it('fails the start when a state cannot be restored, closing every checkpoint storage', async () => {
+    const main = countCloses(MemoryStorage.create());
+    const audit = countCloses(MemoryStorage.create());
+    // Something else than AuditService's state under its series: a bare number.
+    const writer = new CheckpointManager(audit.storage);
+    await writer.series('nest.audit').save({ state: 5 });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CheckpointModule.forRoot({ storage: main.storage }),
+        CheckpointModule.forRoot({
+          name: 'audit',
+          storage: audit.storage,
+          services: [AuditService],
+        }),
+      ],
+      providers: [CounterService, AuditService],
+    }).compile();
+    const failure = await moduleRef
+      .createNestApplication({ logger: false })
+      .init()
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).toBeInstanceOf(CheckpointError);
+    expect((failure as CheckpointError).kind).toBe('Deserialize');
+    expect((failure as CheckpointError).message).toContain(
+      'Cannot restore key "state" of checkpoint "@series:nest.audit:000000000001"',
+    );
+    expect(main.closes()).toBe(1);
+    expect(audit.closes()).toBe(1);
   });
 
   it('refuses a provider no storage keeps, a listed class nobody provides, and a non-singleton', async () => {
