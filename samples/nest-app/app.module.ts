@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CheckpointModule } from 'checkpointable/nestjs';
+import { HealthController } from './health.controller';
 import { OrderBookController } from './order-book.controller';
 import { OrderBookService } from './order-book.service';
 
@@ -14,7 +15,8 @@ import { OrderBookService } from './order-book.service';
       }),
     }),
   ],
-  controllers: [OrderBookController],
+  controllers: [OrderBookController, HealthController],
+  // OrderBookService has @CheckpointedState: the module restores and saves it.
   providers: [OrderBookService],
 })
 export class AppModule {}

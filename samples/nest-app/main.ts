@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     // A failed start (a bad CHECKPOINT_STORAGE) reaches the catch below, not an abort.
     abortOnError: false,
   });
-  // SIGTERM and SIGINT run the shutdown hooks: the book is saved, then the storage closed.
+  // SIGTERM and SIGINT run the shutdown hooks: the book is saved once more, then the
+  // storage closed.
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

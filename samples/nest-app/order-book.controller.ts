@@ -8,11 +8,7 @@ export class OrderBookController {
 
   @Get()
   list() {
-    return {
-      revision: this.book.revision,
-      restoredFrom: this.book.restoredFrom,
-      orders: [...this.book.orders.values()],
-    };
+    return { revision: this.book.revision, orders: [...this.book.orders.values()] };
   }
 
   @Post()

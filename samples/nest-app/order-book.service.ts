@@ -1,49 +1,19 @@
-import {
-  BadRequestException,
-  Injectable,
-  NotFoundException,
-  type BeforeApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
-import { Checkpointable, CheckpointField, CheckpointManager } from 'checkpointable';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { Checkpointable, CheckpointedState, CheckpointField, requestSave } from 'checkpointable';
 import { Order } from './order';
 
-const SERIES = 'order-book-';
-
 /**
- * The order book. Its `@CheckpointField` properties are its state: restored from the newest
- * `order-book-*` checkpoint when the application starts (before it serves), saved as a
- * new one when it shuts down, the five newest kept.
+ * The order book. Its `@CheckpointField` properties are its state, kept by
+ * `CheckpointModule` in the series `order-book`: restored when the application starts
+ * (before it serves), saved 200 ms after a change (changes meanwhile join that save) and
+ * once more when the application shuts down, the five newest checkpoints kept.
  */
 @Checkpointable({ name: 'nest-app.OrderBookService' })
+@CheckpointedState({ series: 'order-book', debounce: 200, keepLast: 5 })
 @Injectable()
-export class OrderBookService implements OnModuleInit, BeforeApplicationShutdown {
+export class OrderBookService {
   @CheckpointField() revision: number = 0;
-  @CheckpointField() generation: number = 0;
   @CheckpointField({ type: () => Order }) orders: Map<string, Order> = new Map();
-  restoredFrom: string | null = null;
-
-  // Injected by type: the CheckpointModule of app.module.ts provides it.
-  constructor(private readonly checkpoints: CheckpointManager) {}
-
-  async onModuleInit(): Promise<void> {
-    const latest = (await this.checkpoints.list())
-      .map((c) => c.identifier)
-      .filter((id) => id.startsWith(SERIES))
-      .at(-1);
-    if (latest === undefined) return;
-    await this.checkpoints.restoreInto(latest, 'state', this);
-    this.restoredFrom = latest;
-  }
-
-  // beforeApplicationShutdown, not onApplicationShutdown: the storage is still open here.
-  async beforeApplicationShutdown(): Promise<void> {
-    this.generation++;
-    await this.checkpoints.save(`${SERIES}${String(this.generation).padStart(8, '0')}`, {
-      state: this,
-    });
-    await this.checkpoints.prune({ keepLast: 5 });
-  }
 
   place(body: { id?: unknown; sku?: unknown; quantity?: unknown }): Order {
     const { id, sku, quantity } = body ?? {};
@@ -58,11 +28,13 @@ export class OrderBookService implements OnModuleInit, BeforeApplicationShutdown
     });
     this.orders.set(id, order);
     this.revision++;
+    requestSave(this);
     return order;
   }
 
   cancel(id: string): void {
     if (!this.orders.delete(id)) throw new NotFoundException(`There is no order ${id}.`);
     this.revision++;
+    requestSave(this);
   }
 }

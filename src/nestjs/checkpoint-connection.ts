@@ -3,10 +3,10 @@ import { CheckpointError } from '../errors';
 import { CheckpointManager } from '../manager/checkpoint-manager';
 import type { Storage } from '../storage/storage';
 import type { AutomaticStateDriver, AutomaticStateHandle } from './automatic-state';
-import type { CheckpointStorageOptions } from './checkpoint-module-options';
+import type { CheckpointStateOptions, CheckpointStorageOptions } from './checkpoint-module-options';
 
 const STORAGE_KEYS = ['storage', 'wrappers'];
-const MODULE_KEYS = ['name', 'isGlobal'];
+const MODULE_KEYS = ['name', 'isGlobal', 'services', 'onError'];
 
 /**
  * The open storage and manager of one `CheckpointModule` (one per name), and their
@@ -31,7 +31,13 @@ export class CheckpointConnection {
     readonly name: string,
     readonly storage: Storage,
     readonly manager: CheckpointManager,
+    private readonly state: CheckpointStateOptions,
   ) {}
+
+  /** The provider classes listed in the `services` option, if any. */
+  get services(): readonly Function[] | undefined {
+    return this.state.services;
+  }
 
   /**
    * Checks the options, opens the storage with its wrapper chain and makes its manager.
@@ -42,17 +48,21 @@ export class CheckpointConnection {
     name: string,
     options: unknown,
     from: 'forRoot' | 'forRootAsync',
+    state: CheckpointStateOptions = (options ?? {}) as CheckpointStateOptions,
   ): Promise<CheckpointConnection> {
     const checked = checkOptions(name, options, from);
+    const checkedState = checkStateOptions(name, state, from);
     const source = checked.storage;
     const storage = await openWrappedStorage(source, checked.wrappers);
-    return new CheckpointConnection(name, storage, new CheckpointManager(storage));
+    return new CheckpointConnection(name, storage, new CheckpointManager(storage), checkedState);
   }
 
-  /** Restores and starts the automatic state of the providers the driver carries. */
-  async start(instances: Iterable<object>, driver: AutomaticStateDriver): Promise<void> {
-    const services = [...instances].filter((instance) => driver.carries(instance, this.name));
-    this.#automatic = await driver.start(services, this.manager, this.storage);
+  /** Restores the state of `services` and starts their autosave, through `driver`. */
+  async start(services: readonly object[], driver: AutomaticStateDriver): Promise<void> {
+    this.#automatic = await driver.start(services, this.manager, this.storage, {
+      name: this.name,
+      onError: this.state.onError,
+    });
     this.#lastHandle = this.#automatic;
   }
 
@@ -111,16 +121,44 @@ export class CheckpointConnection {
   }
 }
 
+function where(name: string, from: 'forRoot' | 'forRootAsync'): string {
+  return `CheckpointModule.${from}()${name === 'default' ? '' : ` (name ${JSON.stringify(name)})`}`;
+}
+
+function checkStateOptions(
+  name: string,
+  state: CheckpointStateOptions,
+  from: 'forRoot' | 'forRootAsync',
+): CheckpointStateOptions {
+  const { services, onError } = state;
+  if (
+    services !== undefined &&
+    (!Array.isArray(services) || services.some((type) => typeof type !== 'function'))
+  ) {
+    throw new CheckpointError(
+      'Initialization',
+      `${where(name, from)}: services is not a list of classes; give the @CheckpointedState provider classes whose state this storage keeps, as in services: [AuditLogService].`,
+    );
+  }
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new CheckpointError(
+      'Initialization',
+      `${where(name, from)}: onError is not a function; give (error, event) => { ... }, or leave it out to log failed saves through Nest's Logger.`,
+    );
+  }
+  return { services: services && [...services], onError };
+}
+
 function checkOptions(
   name: string,
   options: unknown,
   from: 'forRoot' | 'forRootAsync',
 ): CheckpointStorageOptions {
-  const where = `CheckpointModule.${from}()${name === 'default' ? '' : ` (name ${JSON.stringify(name)})`}`;
+  const at = where(name, from);
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new CheckpointError(
       'Initialization',
-      `${where} got no options object; ${from === 'forRoot' ? 'pass' : 'return from the factory'} one such as { storage: 'file:./var/checkpoints' }.`,
+      `${at} got no options object; ${from === 'forRoot' ? 'pass' : 'return from the factory'} one such as { storage: 'file:./var/checkpoints' }.`,
     );
   }
   const allowed = from === 'forRoot' ? [...STORAGE_KEYS, ...MODULE_KEYS] : STORAGE_KEYS;
@@ -129,15 +167,15 @@ function checkOptions(
     throw new CheckpointError(
       'Initialization',
       MODULE_KEYS.includes(key)
-        ? `${where}: the factory returned '${key}', which it cannot set; set it in forRootAsync({ ${key}, ... }) itself.`
-        : `${where} does not know the option ${JSON.stringify(key.slice(0, 40))}; it takes ${allowed.map((k) => `'${k}'`).join(', ')}.`,
+        ? `${at}: the factory returned '${key}', which it cannot set; set it in forRootAsync({ ${key}, ... }) itself.`
+        : `${at} does not know the option ${JSON.stringify(key.slice(0, 40))}; it takes ${allowed.map((k) => `'${k}'`).join(', ')}.`,
     );
   }
   const given = options as Partial<CheckpointStorageOptions>;
   if (given.storage === undefined || given.storage === null || given.storage === '') {
     throw new CheckpointError(
       'Initialization',
-      `${where} needs the storage option, such as { storage: 'file:./var/checkpoints' } or a 'postgres://' or 'redis://' URL; it is ${given.storage === '' ? 'empty' : 'missing'} (is the environment variable that configures it set?).`,
+      `${at} needs the storage option, such as { storage: 'file:./var/checkpoints' } or a 'postgres://' or 'redis://' URL; it is ${given.storage === '' ? 'empty' : 'missing'} (is the environment variable that configures it set?).`,
     );
   }
   return given as CheckpointStorageOptions;

@@ -19,7 +19,13 @@ export interface CheckpointHealth {
   storage: string;
   /** How many committed checkpoints the storage listed, when it answered. */
   checkpoints?: number;
-  /** The latest automatic save, when services with automatic state run. */
+  /**
+   * The automatic saves of the storage's `@CheckpointedState` providers, once one ended:
+   * when it ended, how long ago, and whether it succeeded (finding the state unchanged
+   * counts as success). With several providers, the latest failure when any provider's
+   * latest save failed, otherwise the latest save of the provider that saved least
+   * recently.
+   */
   lastSave?: { at: string; ageMs: number; ok: boolean };
   /** Why the storage is down. */
   message?: string;
@@ -38,7 +44,10 @@ export interface CheckpointHealthOptions {
   name?: string;
   /** How long the storage may take to list its checkpoints; 5000 ms by default. */
   timeoutMs?: number;
-  /** Reports down when the latest automatic save is older than this. */
+  /**
+   * Reports down when `lastSave` is older than this many milliseconds. Only `every` saves
+   * an idle provider regularly: use it for providers with an `every` below the limit.
+   */
   maxSaveAgeMs?: number;
 }
 

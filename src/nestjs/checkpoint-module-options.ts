@@ -1,4 +1,6 @@
 import type { FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
+import type { CheckpointError } from '../errors';
+import type { CheckpointingErrorEvent } from '../services/checkpointing-events';
 import type { Storage } from '../storage/storage';
 import type { WrapperConfig } from '../wrappers/wrapper-chain';
 
@@ -29,6 +31,34 @@ export interface CheckpointStorageOptions {
 }
 
 /**
+ * Which providers with `@CheckpointedState` keep their state in this storage, and where
+ * failed automatic saves are reported. Given to `forRoot`, or to `forRootAsync` itself
+ * (not returned by its factory).
+ *
+ * @example
+ * ```ts
+ * const state: CheckpointStateOptions = {
+ *   services: [AuditLogService],
+ *   onError: (error, { series, retryIn }) => alerts.send(`${series}: ${error.message} (retry in ${retryIn} ms)`),
+ * };
+ * ```
+ */
+export interface CheckpointStateOptions {
+  /**
+   * The `@CheckpointedState` provider classes whose state this storage keeps (a provider
+   * that is an instance of a listed class, subclasses included). Left out, the default
+   * (unnamed) storage keeps every `@CheckpointedState` provider no named storage lists,
+   * and a named storage keeps none.
+   */
+  services?: readonly Type[];
+  /**
+   * Called for every failed automatic save (and failed retention); it must not throw.
+   * Left out, failures are logged through Nest's `Logger` (context `CheckpointModule`).
+   */
+  onError?: (error: CheckpointError, event: CheckpointingErrorEvent) => void;
+}
+
+/**
  * The options of `CheckpointModule.forRoot`.
  *
  * @example
@@ -36,7 +66,7 @@ export interface CheckpointStorageOptions {
  * CheckpointModule.forRoot({ storage: 'file:./var/checkpoints', wrappers: ['checksum'], isGlobal: true });
  * ```
  */
-export interface CheckpointModuleOptions extends CheckpointStorageOptions {
+export interface CheckpointModuleOptions extends CheckpointStorageOptions, CheckpointStateOptions {
   /**
    * Names this storage, for applications with several: inject its manager with
    * `@InjectCheckpointManager(name)`. Left out, the storage is the default one and its
@@ -67,8 +97,9 @@ export interface CheckpointOptionsFactory {
 
 /**
  * The options of `CheckpointModule.forRootAsync`: exactly one of `useFactory`, `useClass`
- * and `useExisting`. `name` and `isGlobal` are set here, not by the factory, because they
- * decide the module's tokens before any factory runs.
+ * and `useExisting`. `name`, `isGlobal`, `services` and `onError` are set here, not by the
+ * factory: the first two decide the module's tokens before any factory runs, the others
+ * belong to the application's code rather than to its configuration.
  *
  * @example
  * ```ts
@@ -94,4 +125,8 @@ export interface CheckpointModuleAsyncOptions {
   name?: string;
   /** See {@link CheckpointModuleOptions.isGlobal}. */
   isGlobal?: boolean;
+  /** See {@link CheckpointStateOptions.services}. */
+  services?: CheckpointStateOptions['services'];
+  /** See {@link CheckpointStateOptions.onError}. */
+  onError?: CheckpointStateOptions['onError'];
 }

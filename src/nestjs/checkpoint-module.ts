@@ -10,11 +10,8 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CheckpointError } from '../errors';
-import {
-  AUTOMATIC_STATE_DRIVER,
-  NO_AUTOMATIC_STATE,
-  type AutomaticStateDriver,
-} from './automatic-state';
+import { AUTOMATIC_STATE_DRIVER, type AutomaticStateDriver } from './automatic-state';
+import { assignAutomaticState } from './automatic-state-assignment';
 import { CheckpointConnection } from './checkpoint-connection';
 import { CheckpointHealthIndicator } from './checkpoint-health-indicator';
 import type {
@@ -29,6 +26,7 @@ import {
   getCheckpointManagerToken,
   getCheckpointStorageToken,
 } from './checkpoint-tokens';
+import { checkpointedStateDriver } from './checkpointed-state-driver';
 
 /** Tokens local to one dynamic module: never exported, so every import has its own. */
 const OPTIONS = Symbol('checkpointable.nestjs.options');
@@ -37,13 +35,24 @@ const CONNECTION = Symbol('checkpointable.nestjs.connection');
 /**
  * The NestJS module of checkpointable: opens the configured storage and wrapper chain at
  * startup, provides `CheckpointManager` (injectable by type) and the storage
- * (`@Inject(CHECKPOINT_STORAGE)`), and closes the storage exactly once when the
- * application shuts down (`onApplicationShutdown`, after every
- * `beforeApplicationShutdown`, so services can still save there). Import it once per
- * storage; give each extra storage a `name`.
+ * (`@Inject(CHECKPOINT_STORAGE)`), runs the automatic state of the providers with
+ * `@CheckpointedState` (restored in `onModuleInit`, saved by their policy and once more in
+ * `beforeApplicationShutdown`), and closes the storage exactly once when the application
+ * shuts down (`onApplicationShutdown`, after every `beforeApplicationShutdown`, so services
+ * can still save there). Import it once per storage; give each extra storage a `name`.
  *
  * @example
  * ```ts
+ * @Injectable()
+ * @CheckpointedState({ series: 'orders', debounce: 500 })
+ * class OrderBookService {
+ *   @CheckpointField() orders: string[] = [];
+ *   place(id: string) {
+ *     this.orders.push(id);
+ *     requestSave(this);
+ *   }
+ * }
+ *
  * @Module({
  *   imports: [CheckpointModule.forRoot({ storage: 'file:./var/checkpoints', isGlobal: true })],
  *   providers: [OrderBookService],
@@ -66,7 +75,7 @@ export class CheckpointModule
   /**
    * Configures the module with options known when the module is declared.
    * @throws {CheckpointError} `Initialization` for an unusable name (at once); for a bad
-   *   storage or wrapper option, when the application starts
+   *   storage, wrapper, `services` or `onError` option, when the application starts
    *
    * @example
    * ```ts
@@ -84,7 +93,8 @@ export class CheckpointModule
         { provide: OPTIONS, useValue: options },
         {
           provide: connectionToken(name),
-          useFactory: (given: unknown) => CheckpointConnection.open(name, given, 'forRoot'),
+          useFactory: (given: CheckpointModuleOptions) =>
+            CheckpointConnection.open(name, given, 'forRoot', given ?? {}),
           inject: [OPTIONS],
         },
       ],
@@ -137,7 +147,11 @@ export class CheckpointModule
     }
     providers.push({
       provide: connectionToken(name),
-      useFactory: (given: unknown) => CheckpointConnection.open(name, given, 'forRootAsync'),
+      useFactory: (given: unknown) =>
+        CheckpointConnection.open(name, given, 'forRootAsync', {
+          services: options.services,
+          onError: options.onError,
+        }),
       inject: [OPTIONS],
     });
     return CheckpointModule.build(name, options.isGlobal, options.imports ?? [], providers);
@@ -175,21 +189,27 @@ export class CheckpointModule
   }
 
   /**
-   * Refuses a second module with this storage name, then restores the automatic state of
-   * the application's services, before it serves. A failure closes this module's storage
-   * before it goes up, as Nest runs no shutdown hook for an application that did not start.
-   * @throws {CheckpointError} `Initialization` when two modules share a storage name
+   * Refuses a second module with this storage name, then restores the state of the
+   * providers with `@CheckpointedState` this storage keeps and starts their autosave,
+   * before the application serves. A failure closes every checkpoint storage of the
+   * application before it goes up, as Nest runs no shutdown hook for an application that
+   * did not start.
+   * @throws {CheckpointError} `Initialization` when two modules share a storage name, a
+   *   `@CheckpointedState` provider is not a singleton or has no storage (or two), or a
+   *   class in `services` is not provided; what restoring throws (`Deserialize`, ...)
    */
   async onModuleInit(): Promise<void> {
+    const name = this.connection.name;
+    const providers = this.discovery.getProviders();
+    // Each connection is listed under its own token and under its module's alias.
+    const connections = new Set(
+      providers
+        .map((wrapper): unknown => wrapper.instance)
+        .filter((instance) => instance instanceof CheckpointConnection),
+    );
     try {
-      const name = this.connection.name;
-      const providers = this.discovery.getProviders();
       const sameName = providers.filter((wrapper) => wrapper.token === connectionToken(name));
       if (sameName.length > 1) {
-        // Nest stops at the first failing hook: this one closes the others' storages too.
-        for (const { instance } of sameName) {
-          await (instance as CheckpointConnection).close().catch(() => undefined);
-        }
         throw new CheckpointError(
           'Initialization',
           name === DEFAULT_CHECKPOINT_NAME
@@ -197,20 +217,37 @@ export class CheckpointModule
             : `CheckpointModule is imported twice with the name ${JSON.stringify(name)}, with different options; give each storage its own name.`,
         );
       }
+      const driver = this.automaticState ?? checkpointedStateDriver;
       const instances = new Set<object>();
-      for (const wrapper of providers) {
+      for (const wrapper of [...providers, ...this.discovery.getControllers()]) {
         const instance: unknown = wrapper.instance;
-        if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
+        if (wrapper.isTransient || !wrapper.isDependencyTreeStatic()) {
+          const type: unknown = wrapper.metatype;
+          if (typeof type === 'function' && driver.carries(type)) {
+            throw new CheckpointError(
+              'Initialization',
+              `${type.name} has @CheckpointedState but is ${wrapper.isTransient ? 'transient' : 'request-scoped (or depends on a request-scoped provider)'}, so Nest makes more than one instance and the state restored would not be the one in use; make it a singleton (the default scope).`,
+            );
+          }
+          continue;
+        }
         if (instance !== null && typeof instance === 'object') instances.add(instance);
       }
-      await this.connection.start(instances, this.automaticState ?? NO_AUTOMATIC_STATE);
+      const assigned = assignAutomaticState(instances, [...connections], driver);
+      await this.connection.start(assigned.get(name) ?? [], driver);
     } catch (error) {
-      await this.connection.close().catch(() => undefined);
+      // Nest stops at the first failing hook and runs no shutdown hook for an application
+      // that did not start: every storage is closed here (the started ones after their
+      // final saves).
+      for (const connection of connections) await connection.close().catch(() => undefined);
       throw error;
     }
   }
 
-  /** Saves the automatic state once more and stops its timers; the storage stays open. */
+  /**
+   * Saves the automatic state once more (services whose policy has `onShutdown`, the
+   * default) and stops its timers; the storage stays open for other providers' hooks.
+   */
   beforeApplicationShutdown(): Promise<void> {
     return this.connection.beforeShutdown();
   }

@@ -8,6 +8,7 @@ export type {
   CheckpointModuleAsyncOptions,
   CheckpointOptionsFactory,
   CheckpointStorageOptions,
+  CheckpointStateOptions,
 } from './checkpoint-module-options';
 export { InjectCheckpointManager, InjectCheckpointStorage } from './inject-checkpoint-manager';
 export {

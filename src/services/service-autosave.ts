@@ -23,6 +23,8 @@ export interface RetryPolicy {
 export interface AutosaveReporter {
   saved(service: object, series: string, trigger: SaveTrigger, info: SeriesSaveInfo): void;
   failed(event: CheckpointingErrorEvent): void;
+  /** Every save that ended: committed or unchanged (no error), or failed. */
+  settled?(service: object, error?: CheckpointError): void;
 }
 
 type Phase = 'new' | 'running' | 'halted' | 'stopped';
@@ -173,6 +175,7 @@ export class ServiceAutosave {
       const entry = encodeState(this.service, this.series.name);
       if (this.#lastSaved !== undefined && entry.bytes.equals(this.#lastSaved)) {
         this.#succeeded();
+        this.reporter.settled?.(this.service);
         return undefined;
       }
       info = await this.series.saveEntries([entry]);
@@ -181,6 +184,7 @@ export class ServiceAutosave {
       throw this.#failed(trigger, asCheckpointError(error, this.series.name));
     }
     this.#succeeded();
+    this.reporter.settled?.(this.service);
     this.reporter.saved(this.service, this.series.name, trigger, info);
     if (info.retention.error !== undefined) {
       this.reporter.failed({
@@ -219,6 +223,7 @@ export class ServiceAutosave {
       }, retryIn);
       this.#retry.unref?.();
     }
+    this.reporter.settled?.(this.service, error);
     this.reporter.failed({
       service: this.service,
       series: this.series.name,

@@ -254,6 +254,62 @@ export async function startCheckpointing(
     );
   }
   const manager = container.resolve(CheckpointManager);
+  const handle = await startServices(
+    manager,
+    services.map((ctor) => ({ ctor, resolve: () => resolveSingleton(container, ctor) })),
+    { onError, retry },
+  );
+  // The container that started checkpointing may be disposed without the manager closing
+  // (the manager may belong to a parent container): it disposes what it constructed, the
+  // disposer below included, which runs the final saves.
+  container.resolve(
+    class CheckpointingDisposer {
+      dispose(): Promise<void> {
+        return handle.stop();
+      }
+    },
+  );
+  if (signals) handle.handleSignals();
+  return handle;
+}
+
+/**
+ * One service for {@link startServices}: its class, and how to get the one instance the
+ * application uses (resolved when its turn comes, after the services before it restored).
+ * @internal
+ */
+export interface ServiceEntry {
+  ctor: Function;
+  resolve: () => object;
+}
+
+/**
+ * What {@link startServices} takes besides the services. `onSettled` hears the outcome of
+ * every save that ended: committed, skipped as unchanged, or failed.
+ * @internal
+ */
+export interface StartServicesOptions {
+  /** Who starts the services, for messages; `startCheckpointing()` by default. */
+  caller?: string;
+  onError?: StartCheckpointingOptions['onError'];
+  retry?: RetryPolicy;
+  onSettled?: (service: object, error?: CheckpointError) => void;
+}
+
+/**
+ * The common part of `startCheckpointing` and of frameworks that create the service
+ * instances themselves (`checkpointable/nestjs`): checks the classes, then for each service
+ * in order gets its instance, restores it and starts its save policy. The final saves run
+ * when the handle stops, when `manager` closes, and when the event loop runs empty.
+ * @throws {CheckpointError} as `startCheckpointing`; nothing stays started then
+ * @internal
+ */
+export async function startServices(
+  manager: CheckpointManager,
+  entries: readonly ServiceEntry[],
+  options: StartServicesOptions = {},
+): Promise<CheckpointingHandle> {
+  const { caller = 'startCheckpointing()', onError, retry, onSettled } = options;
   const events = new CheckpointingEvents();
   const reporter = {
     saved: (
@@ -262,6 +318,7 @@ export async function startCheckpointing(
       trigger: SaveTrigger,
       info: CheckpointingEventMap['saved']['info'],
     ) => events.emit('saved', { service, series, trigger, info }),
+    settled: (service: object, error?: CheckpointError) => onSettled?.(service, error),
     failed: (event: CheckpointingErrorEvent) => {
       if (onError !== undefined) {
         try {
@@ -283,8 +340,8 @@ export async function startCheckpointing(
     },
   };
 
-  const planned: { ctor: ServiceClass; series: string }[] = [];
-  for (const ctor of services) {
+  const planned: { ctor: Function; series: string; resolve: () => object }[] = [];
+  for (const { ctor, resolve } of entries) {
     const state = typeof ctor === 'function' ? checkpointedStateOf(ctor) : undefined;
     if (state === undefined) {
       throw new CheckpointError(
@@ -296,18 +353,18 @@ export async function startCheckpointing(
     if (clash !== undefined) {
       throw new CheckpointError(
         'Initialization',
-        `startCheckpointing(): ${clash.ctor.name} and ${ctor.name} both save into series ${quote(state.series)}; give each service its own series.`,
+        `${caller}: ${clash.ctor.name} and ${ctor.name} both save into series ${quote(state.series)}; give each service its own series.`,
       );
     }
-    planned.push({ ctor, series: state.series });
+    planned.push({ ctor, series: state.series, resolve });
   }
 
   const autosaves: ServiceAutosave[] = [];
   const handle = new CheckpointingHandle(autosaves, events);
   try {
-    for (const { ctor } of planned) {
+    for (const { ctor, resolve } of planned) {
       const state = checkpointedStateOf(ctor)!;
-      const service = resolveSingleton(container, ctor);
+      const service = resolve();
       const previous = trackedServices.get(service);
       if (previous !== undefined && !previous.stopped) {
         throw new CheckpointError(
@@ -332,23 +389,13 @@ export async function startCheckpointing(
     }
     throw error;
   }
-  // Three ways the app may end, each running the final saves before anything closes:
-  // the manager closing (it runs this hook before closing the storage); this container
-  // being disposed, which disposes what it constructed, the disposer below included,
-  // even when the manager belongs to a parent container; and the event loop running
-  // empty without a stop() (the timers are unref'd and do not keep the process alive).
+  // The final saves run before anything closes, however the app ends: the manager closing
+  // (it runs this hook before closing the storage), or the event loop running empty
+  // without a stop() (the timers are unref'd and do not keep the process alive).
   handle.addDetach(manager.beforeClose(() => handle.stop()));
-  container.resolve(
-    class CheckpointingDisposer {
-      dispose(): Promise<void> {
-        return handle.stop();
-      }
-    },
-  );
   const onBeforeExit = () => void handle.stop().catch(() => undefined);
   process.once('beforeExit', onBeforeExit);
   handle.addDetach(() => process.removeListener('beforeExit', onBeforeExit));
-  if (signals) handle.handleSignals();
   return handle;
 }
 

@@ -39,7 +39,7 @@ class NotCheckpointed {
  */
 function counterDriver(log: string[], failSave = false): AutomaticStateDriver {
   return {
-    carries: (instance, name) => instance instanceof Counter && name === 'default',
+    carries: (type) => type === Counter,
     async start(services, manager: CheckpointManager, storage: Storage) {
       log.push(`start ${services.length}`);
       const latest = (await storage.checkpointIdentifiers()).at(-1);
@@ -158,7 +158,7 @@ describe('the automatic-state seam of CheckpointModule', () => {
 it('closes the storage when restoring fails, since Nest runs no shutdown hook then', async () => {
   const counted = countCloses(MemoryStorage.create());
   const failing: AutomaticStateDriver = {
-    carries: () => true,
+    carries: (type) => type === Counter,
     start: () => Promise.reject(new Error('cannot restore')),
   };
   await expect(start(counted.storage, failing)).rejects.toThrow('cannot restore');

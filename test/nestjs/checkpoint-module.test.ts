@@ -362,7 +362,7 @@ describe('errors at startup', () => {
           ],
         }),
       'Initialization',
-      `CheckpointModule.forRoot() does not know the option "wrapper"; it takes 'storage', 'wrappers', 'name', 'isGlobal'.`,
+      `CheckpointModule.forRoot() does not know the option "wrapper"; it takes 'storage', 'wrappers', 'name', 'isGlobal', 'services', 'onError'.`,
     );
     await expectCheckpointError(
       () =>

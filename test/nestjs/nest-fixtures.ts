@@ -32,3 +32,15 @@ export class ConfigModule {
     };
   }
 }
+
+/**
+ * Waits until `predicate` holds, checking every few milliseconds so that timers (a
+ * debounce, a retry) get their turn. The 30 s limit is a hang guard, not a time limit.
+ */
+export async function eventually(predicate: () => boolean): Promise<void> {
+  const giveUp = Date.now() + 30_000;
+  while (!predicate()) {
+    if (Date.now() > giveUp) throw new Error('the awaited condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
