@@ -64,6 +64,7 @@ const CONNECTION = Symbol('checkpointable.nestjs.connection');
 export class CheckpointModule
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
+  /** @internal Nest creates the module; its parts are not for applications. */
   constructor(
     @Inject(CONNECTION) private readonly connection: CheckpointConnection,
     private readonly discovery: DiscoveryService,
