@@ -96,10 +96,51 @@ export interface DamagedEvent {
 }
 
 /**
+ * An automatic save of a service's state that failed (it is retried, or, after a
+ * `Conflict`, autosave of that service stopped).
+ * @example
+ * ```ts
+ * manager.on('autosave-failed', ({ series, errorKind, retryIn }) => alert(series, errorKind, retryIn));
+ * ```
+ */
+export interface AutosaveFailedEvent {
+  /** The series of the service. */
+  series: string;
+  /** The service whose save failed. */
+  service: object;
+  /** The kind of the error. */
+  errorKind: CheckpointErrorKind;
+  /** The error's message. */
+  message: string;
+  /** The error. */
+  error: CheckpointError;
+  /** Milliseconds until the next attempt; undefined when there is none. */
+  retryIn: number | undefined;
+  /** True when autosave of the service stopped (after a `Conflict`). */
+  stopped: boolean;
+}
+
+/**
+ * A series save refused because another writer moved the series on (a stale writer).
+ * @example
+ * ```ts
+ * manager.on('conflict', ({ series, identifier }) => log.warn(`stale save into ${series}: ${identifier}`));
+ * ```
+ */
+export interface ConflictEvent {
+  /** The series. */
+  series: string;
+  /** The identifier the save tried, or the latest one. */
+  identifier: string;
+  /** The `Conflict` error, whose message says what to do. */
+  error: CheckpointError;
+}
+
+/**
  * The events a {@link CheckpointManager} reports, by name.
  * @example
  * ```ts
- * const names: (keyof CheckpointEvents)[] = ['save', 'restore', 'remove', 'prune', 'damaged'];
+ * const names: (keyof CheckpointEvents)[] = ['save', 'restore', 'remove', 'prune', 'damaged', 'conflict'];
  * ```
  */
 export interface CheckpointEvents {
@@ -108,6 +149,8 @@ export interface CheckpointEvents {
   remove: RemoveEvent;
   prune: PruneEvent;
   damaged: DamagedEvent;
+  'autosave-failed': AutosaveFailedEvent;
+  conflict: ConflictEvent;
 }
 
 /**

@@ -135,6 +135,23 @@ export class CheckpointManager implements AsyncDisposable {
     return this;
   }
 
+  /**
+   * Reports an event of a layer built on the manager (series, automatic state) to the
+   * manager's listeners and instrumentation.
+   * @internal
+   */
+  report<E extends 'autosave-failed' | 'conflict'>(event: E, payload: CheckpointEvents[E]): void {
+    if (event === 'autosave-failed') {
+      const failed = payload as CheckpointEvents['autosave-failed'];
+      this.#instrumentation?.autosaveFailed?.({
+        ...this.#storageAttributes,
+        'checkpoint.series': failed.series,
+        'error.type': failed.errorKind,
+      });
+    }
+    this.#events.emit(event, payload);
+  }
+
   /** Runs `work` as a traced operation when an instrumentation is set, else just runs it. */
   #traced<T>(
     name: CheckpointOperation,

@@ -224,7 +224,13 @@ export class CheckpointSeries {
   saveEntries(entries: EncodedEntry[]): Promise<SeriesSaveInfo> {
     const run = this.#tail.then(() => this.#save(entries));
     this.#tail = run.catch(() => undefined);
-    return run;
+    return run.catch((error: unknown) => {
+      if (CheckpointError.is(error, 'Conflict')) {
+        const identifier = error.identifier ?? this.#prefix;
+        this.#access.manager.report('conflict', { series: this.name, identifier, error });
+      }
+      throw error;
+    });
   }
 
   async #save(entries: EncodedEntry[]): Promise<SeriesSaveInfo> {

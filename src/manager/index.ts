@@ -4,6 +4,8 @@ export { CheckpointTransaction, type CheckpointInfo } from './checkpoint-transac
 export { MANIFEST_KEY, type Manifest } from './manifest';
 export {
   CheckpointEventEmitter,
+  type AutosaveFailedEvent,
+  type ConflictEvent,
   type CheckpointEventBase,
   type CheckpointEvents,
   type CheckpointListener,

@@ -320,6 +320,17 @@ export async function startServices(
     ) => events.emit('saved', { service, series, trigger, info }),
     settled: (service: object, error?: CheckpointError) => onSettled?.(service, error),
     failed: (event: CheckpointingErrorEvent) => {
+      if (!event.committed) {
+        manager.report('autosave-failed', {
+          series: event.series,
+          service: event.service,
+          errorKind: event.error.kind,
+          message: event.error.message,
+          error: event.error,
+          retryIn: event.retryIn,
+          stopped: event.stopped,
+        });
+      }
       if (onError !== undefined) {
         try {
           onError(event.error, event);

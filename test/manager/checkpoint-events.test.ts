@@ -11,8 +11,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ChecksumWrapper,
+  CheckpointedState,
   CheckpointError,
+  CheckpointField,
   CheckpointManager,
+  startCheckpointing,
+  type AutosaveFailedEvent,
+  type ConflictEvent,
   FileStorage,
   MemoryStorage,
   type DamagedEvent,
@@ -22,6 +27,7 @@ import {
   type SaveEvent,
 } from 'checkpointable';
 import { Order, sampleOrder } from '../fixtures/manager/domain';
+import { setUp } from '../services/fixtures';
 
 let root: string;
 let manager: CheckpointManager;
@@ -162,5 +168,46 @@ describe('listing skips and reports what it cannot read', () => {
   it('still fails the listing when the medium itself fails', async () => {
     rmSync(join(dir, 'committed'), { recursive: true });
     await expect(manager.list()).rejects.toMatchObject({ kind: 'Io' });
+  });
+});
+
+describe('events of series and automatic state', () => {
+  @CheckpointedState({ series: 'events-orders', onShutdown: false })
+  class Orders {
+    @CheckpointField() count: number = 0;
+  }
+
+  it('reports a stale series writer as a conflict event', async () => {
+    manager = new CheckpointManager(MemoryStorage.create());
+    const conflicts: ConflictEvent[] = [];
+    manager.on('conflict', (e) => conflicts.push(e));
+    const first = manager.series('orders');
+    const second = manager.series('orders');
+    await first.latest();
+    await second.latest();
+    await first.save({ n: 1 });
+    await expect(second.save({ n: 2 })).rejects.toMatchObject({ kind: 'Conflict' });
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]).toMatchObject({
+      series: 'orders',
+      identifier: '@series:orders:000000000001',
+    });
+    expect(conflicts[0].error.kind).toBe('Conflict');
+  });
+
+  it('reports a failed automatic save as autosave-failed, with the series and error kind', async () => {
+    const { di, wrapper, manager: m } = await setUp();
+    manager = m;
+    const failed: AutosaveFailedEvent[] = [];
+    manager.on('autosave-failed', (e) => failed.push(e));
+    const checkpointing = await startCheckpointing(di, { services: [Orders], onError: () => {} });
+    const orders = di.resolve(Orders);
+    orders.count = 5;
+    wrapper.failNext(1);
+    await expect(checkpointing.saveNow(orders)).rejects.toMatchObject({ kind: 'Io' });
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ series: 'events-orders', errorKind: 'Io', stopped: false });
+    expect(failed[0].service).toBe(orders);
+    await checkpointing.stop();
   });
 });
