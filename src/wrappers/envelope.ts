@@ -22,9 +22,10 @@
  * Keyed wrappers bind each value to where it belongs: the MAC input (HMAC) and the
  * additional authenticated data (AES-GCM) include the whole header (so, in format 2, the
  * commit id) and {@link locationBinding}, the checkpoint identifier and the key. Those are
- * encoded as UTF-16 code units, not UTF-8, because the name grammar allows lone surrogates
- * and UTF-8 would map every lone surrogate to U+FFFD, making two different names bind
- * alike. How the commit id ties values to one commit is in `checkpoint-seal.ts`.
+ * encoded as UTF-16 code units, exactly as JavaScript holds them, so that the binding never
+ * depends on a text encoding (format 1 data, written when the grammar still allowed lone
+ * surrogates, binds them the same way). How the commit id ties values to one commit is in
+ * `checkpoint-seal.ts`.
  */
 import { CheckpointError, quote, type CheckpointErrorKind } from '../errors';
 
