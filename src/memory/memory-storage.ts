@@ -9,10 +9,11 @@ import type {
 import { sortNames } from '../storage/names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import {
-  selectWithPrefix,
+  checkedListingOptions,
   type PrefixListing,
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
+import { SortedNames } from '../storage/sorted-names';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 
 interface StoredCheckpoint {
@@ -44,6 +45,8 @@ export class MemoryStorage
 {
   protected readonly storageName = 'MemoryStorage';
   readonly #committed = new Map<string, StoredCheckpoint>();
+  /** The committed identifiers in listing order, for prefix listings. */
+  #sorted = new SortedNames();
 
   /**
    * A new, empty, guarded memory storage.
@@ -77,6 +80,7 @@ export class MemoryStorage
       label: checkpoint.label,
     };
     this.#committed.set(identifier, stored);
+    this.#sorted.add(identifier);
     return new MemoryCommittedCheckpoint(identifier, stored);
   }
 
@@ -88,6 +92,7 @@ export class MemoryStorage
 
   protected async doRemove(identifier: string): Promise<void> {
     if (!this.#committed.delete(identifier)) throw checkpointNotFound(identifier);
+    this.#sorted.delete(identifier);
   }
 
   protected async doList(): Promise<string[]> {
@@ -130,11 +135,12 @@ export class MemoryStorage
     options?: PrefixListingOptions,
   ): Promise<string[]> {
     this.assertOpen();
-    return selectWithPrefix(this.#committed.keys(), prefix, options);
+    return this.#sorted.withPrefix(prefix, checkedListingOptions(options));
   }
 
   protected async doClose(): Promise<void> {
     this.#committed.clear();
+    this.#sorted = new SortedNames();
   }
 }
 

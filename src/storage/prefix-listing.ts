@@ -119,6 +119,19 @@ export function selectWithPrefix(
   return limit === undefined ? out : out.slice(0, limit);
 }
 
+/**
+ * `options` once checked (a storage's own listing takes them as given by a caller).
+ * @throws {CheckpointError} `Other` for a bad option
+ * @example
+ * ```ts
+ * sorted.withPrefix(prefix, checkedListingOptions(options));
+ * ```
+ */
+export function checkedListingOptions(options: PrefixListingOptions = {}): PrefixListingOptions {
+  assertListingOptions(options);
+  return options;
+}
+
 function assertListingOptions(options: PrefixListingOptions): void {
   const { before, limit } = options ?? {};
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
