@@ -20,7 +20,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { CheckpointError, quote } from '../errors';
 import { listIdentifiersWithPrefix, type PrefixListingOptions } from '../storage/prefix-listing';
-import type { Storage } from '../storage/storage';
+import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import {
   checkpointIdentifier,
   checkpointPrefix,
@@ -40,6 +40,19 @@ interface StoredConfig {
   checkpoint_id: string;
   parent_checkpoint_id?: string;
 }
+
+/** Everything of a LangGraph checkpoint but its channel values, under {@link RECORD_KEY}. */
+interface StoredRecord {
+  config: StoredConfig;
+  metadata: StoredValue;
+  /** The checkpoint without `channel_values`. */
+  checkpoint: object;
+  /** For each unchanged channel, the id of the ancestor checkpoint that stores its value. */
+  holders: Map<string, string>;
+}
+
+/** The key of a checkpoint's {@link StoredRecord}. */
+const RECORD_KEY = 'record';
 
 /** One write of a putWrites() call, as stored. */
 interface StoredWrite {
@@ -188,10 +201,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     };
     if (typeof parent === 'string' && parent !== '') stored.parent_checkpoint_id = parent;
     const { channel_values: channelValues, ...rest } = copyCheckpoint(checkpoint);
-    const values: Record<string, unknown> = {
-      config: stored,
-      metadata: await storeValue(metadata, this.serde, { identifier, key: 'metadata' }),
-    };
+    const values: Record<string, unknown> = {};
     // Channel deltas: only the channels newVersions names are stored here; every other
     // channel's value is found in the checkpoint that stored its current version (its
     // holder), which the parent already knows.
@@ -213,8 +223,13 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
         if (holder !== undefined) holders.set(channel, holder);
       }
     }
-    values.checkpoint = rest;
-    values.holders = holders;
+    const record: StoredRecord = {
+      config: stored,
+      metadata: await storeValue(metadata, this.serde, { identifier, key: RECORD_KEY }),
+      checkpoint: rest,
+      holders,
+    };
+    values[RECORD_KEY] = record;
     await this.#commit(identifier, values, true);
     this.#remember(identifier, { stored: stored_, holders });
     return {
@@ -324,10 +339,11 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       throw error;
     }
     try {
-      const stored = await saved.get<StoredConfig>('config');
-      const metadata = (await loadValue(await saved.get('metadata'), this.serde, {
+      const record = await readRecord(saved, identifier);
+      const stored = record.config;
+      const metadata = (await loadValue(record.metadata, this.serde, {
         identifier,
-        key: 'metadata',
+        key: RECORD_KEY,
       })) as CheckpointMetadata;
       if (filter !== undefined) {
         const record = metadata as Record<string, unknown>;
@@ -335,9 +351,8 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
           return undefined;
         }
       }
-      const checkpoint = await saved.get<Checkpoint>('checkpoint');
-      const holders = await saved.get('holders');
-      if (!(holders instanceof Map)) throw damaged(identifier, 'its channel holders');
+      const checkpoint = record.checkpoint as Checkpoint;
+      const holders = record.holders;
       const values: Record<string, unknown> = {};
       const stored_ = new Set<string>();
       for (const key of await saved.keys()) {
@@ -346,8 +361,8 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
         values[channel] = await loadValue(await saved.get(key), this.serde, { identifier, key });
         stored_.add(channel);
       }
-      this.#remember(identifier, { stored: stored_, holders: holders as Map<string, string> });
-      await this.#readHeld(stored, holders as Map<string, string>, values);
+      this.#remember(identifier, { stored: stored_, holders });
+      await this.#readHeld(stored, holders, values);
       checkpoint.channel_values = values;
       const { thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id } = stored;
       if (checkpoint.v < 4 && parent_checkpoint_id !== undefined) {
@@ -382,14 +397,13 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       throw error;
     }
     try {
-      const holders = await saved.get('holders');
-      if (!(holders instanceof Map)) throw damaged(identifier, 'its channel holders');
+      const { holders } = await readRecord(saved, identifier);
       const stored = new Set<string>();
       for (const key of await saved.keys()) {
         const channel = channelOf(key);
         if (channel !== undefined) stored.add(channel);
       }
-      const facts = { stored, holders: holders as Map<string, string> };
+      const facts = { stored, holders };
       this.#remember(identifier, facts);
       return facts;
     } finally {
@@ -513,6 +527,34 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     }
     return out;
   }
+}
+
+/**
+ * Reads and checks a checkpoint's record: a value written by anything else (or damaged
+ * into another shape) is `Deserialize`, never half-used.
+ */
+async function readRecord(saved: CommittedCheckpoint, identifier: string): Promise<StoredRecord> {
+  const record = (await saved.get(RECORD_KEY)) as Partial<StoredRecord> | null;
+  const config = record?.config as Partial<StoredConfig> | undefined;
+  const holders = record?.holders;
+  const ok =
+    record !== null &&
+    typeof record === 'object' &&
+    config !== null &&
+    typeof config === 'object' &&
+    typeof config.thread_id === 'string' &&
+    typeof config.checkpoint_ns === 'string' &&
+    typeof config.checkpoint_id === 'string' &&
+    (config.parent_checkpoint_id === undefined ||
+      typeof config.parent_checkpoint_id === 'string') &&
+    record.checkpoint !== null &&
+    typeof record.checkpoint === 'object' &&
+    holders instanceof Map &&
+    [...holders].every(
+      ([channel, holder]) => typeof channel === 'string' && typeof holder === 'string',
+    );
+  if (!ok) throw damaged(identifier, 'its record');
+  return record as StoredRecord;
 }
 
 function channelKey(channel: string): string {

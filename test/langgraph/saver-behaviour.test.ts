@@ -126,15 +126,30 @@ describe('CheckpointableSaver storage layout', () => {
   });
 
   it('refuses a checkpoint under its prefix that it did not write, with Deserialize', async () => {
-    const storage = MemoryStorage.create();
-    const draft = await storage.createCheckpoint(`${LANGGRAPH_PREFIX}t::c:${uuid6(0)}`);
-    await draft.put('config', { thread_id: 't', checkpoint_ns: '', checkpoint_id: uuid6(0) });
-    await draft.put('metadata', 'not a stored value');
-    await (await storage.commitCheckpoint(draft)).release();
-    const saver = new CheckpointableSaver(storage);
-    const error = await saver.getTuple({ configurable: { thread_id: 't' } }).catch((e) => e);
-    expect(error).toBeInstanceOf(CheckpointError);
-    expect((error as CheckpointError).kind).toBe('Deserialize');
+    const config = { thread_id: 't', checkpoint_ns: '', checkpoint_id: uuid6(0) };
+    const foreign: [string, unknown][] = [
+      [
+        'a record whose metadata is not a stored value',
+        { config, metadata: 'x', checkpoint: {}, holders: new Map() },
+      ],
+      [
+        'a record whose holders are not a Map',
+        { config, metadata: 'x', checkpoint: {}, holders: {} },
+      ],
+      ['a record without a config', { metadata: 'x', checkpoint: {}, holders: new Map() }],
+      ['a string', 'not a record'],
+    ];
+    for (const [what, record] of foreign) {
+      const storage = MemoryStorage.create();
+      const draft = await storage.createCheckpoint(`${LANGGRAPH_PREFIX}t::c:${uuid6(0)}`);
+      await draft.put('record', record);
+      await (await storage.commitCheckpoint(draft)).release();
+      const saver = new CheckpointableSaver(storage);
+      const error = await saver.getTuple({ configurable: { thread_id: 't' } }).catch((e) => e);
+      expect(error, what).toBeInstanceOf(CheckpointError);
+      expect((error as CheckpointError).kind, what).toBe('Deserialize');
+      await saver.close();
+    }
   });
 });
 
