@@ -7,20 +7,20 @@ import { buildWrapperChain, type Storage } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { RedisStorage } from 'checkpointable/redis';
 import { DATABASE_URL, postgresAnswers, sql } from '../postgres/postgres-server';
-import { REDIS_URL, redisAnswers } from '../redis/redis-server';
+import { REDIS_URL, redisAnswers, TestPrefixes } from '../redis/redis-server';
 import { chain, newKey, openFileChain, saveOrders } from './cli-fixtures';
 import { buildCli, runBin, tempDir } from './cli-harness';
 
 /*
- * The bin takes storages as URLs only. Until URLs carry a table or a prefix, each test
- * store here is made unique by the URL itself: a PostgreSQL schema of our own (through
- * the connection's search_path) and a Redis logical database that holds no checkpoint
- * keys when the test starts; both are emptied afterwards.
+ * The bin takes storages as URLs only, so each test store is made unique by its URL: a
+ * PostgreSQL schema of our own (through
+ * the connection's search_path) and a Redis key prefix of this run (`?prefix=`); both are
+ * removed afterwards.
  */
 const run = randomBytes(4).toString('hex');
 const schemas: string[] = [];
 const dirs: string[] = [];
-let redisDb: number | undefined;
+const prefixes = new TestPrefixes();
 
 function pgUrl(schema: string): string {
   const url = new URL(DATABASE_URL);
@@ -35,32 +35,10 @@ async function newSchema(): Promise<string> {
   return schema;
 }
 
-/** A Redis database (1..15) without checkpoint keys, so the default prefix is ours alone. */
-async function freeRedisDb(): Promise<number> {
-  for (let db = 15; db >= 1; db--) {
-    const client = new Redis(`${REDIS_URL}/${db}`);
-    try {
-      const [, keys] = await client.scan('0', 'MATCH', 'checkpointable:*', 'COUNT', 1000);
-      if (keys.length === 0 && (await client.dbsize()) === 0) return db;
-    } finally {
-      await client.quit();
-    }
-  }
-  throw new Error('no empty Redis database among 1..15 for the bin tests');
-}
-
-async function clearRedisDb(db: number): Promise<void> {
-  const client = new Redis(`${REDIS_URL}/${db}`);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', 'checkpointable:*', 'COUNT', 1000);
-      if (keys.length > 0) await client.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await client.quit();
-  }
+/** A new Redis key prefix of this run, and the bin's URL for it (`?prefix=`). */
+function newRedis(): { prefix: string; url: string } {
+  const prefix = prefixes.next();
+  return { prefix, url: `${REDIS_URL}/?prefix=${encodeURIComponent(prefix)}` };
 }
 
 const available = postgresAnswers() && redisAnswers();
@@ -68,11 +46,10 @@ let bin: string;
 
 beforeAll(async () => {
   bin = buildCli();
-  if (available) redisDb = await freeRedisDb();
 });
 afterAll(async () => {
   for (const schema of schemas) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  if (redisDb !== undefined) await clearRedisDb(redisDb);
+  await prefixes.dropAll();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -135,7 +112,7 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
     await new Promise((r) => setTimeout(r, 20)); // copies are committed visibly later
 
     const pg = pgUrl(await newSchema());
-    const redis = `${REDIS_URL}/${redisDb}`;
+    const { prefix: redisPrefix, url: redis } = newRedis();
     const keyFile = join(tempDir('cp-cli-key-'), 'hmac.key');
     dirs.push(join(keyFile, '..'));
     writeFileSync(keyFile, `${finalKey}\n`);
@@ -207,7 +184,7 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
       chain(['checksum']),
     );
     const redisStorage = buildWrapperChain(
-      await RedisStorage.openRaw({ url: redis }),
+      await RedisStorage.openRaw({ url: REDIS_URL, prefix: redisPrefix }),
       chain(['checksum', 'encrypt'], { encrypt: encryptKey }),
     );
     const finalStorage = await openFileChain(final, ['checksum', 'hmac'], { hmac: finalKey });
@@ -338,19 +315,18 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
       ['d', 'note', 'Integrity'],
     ]);
 
-    await clearRedisDb(redisDb!);
-    const redis = `${REDIS_URL}/${redisDb}`;
+    const { prefix, url: redis } = newRedis();
     const redisStorage = buildWrapperChain(
-      await RedisStorage.openRaw({ url: redis }),
+      await RedisStorage.openRaw({ url: REDIS_URL, prefix }),
       chain(['checksum']),
     );
     await saveOrders(redisStorage, ['a', 'b', 'c', 'd']);
     await redisStorage.close();
-    const client = new Redis(redis);
+    const client = new Redis(REDIS_URL);
     try {
       for (const id of ['a', 'c']) {
-        const entry = await client.hget('checkpointable:index', id);
-        const dataKey = `checkpointable:data:${entry!.split(' ')[0]}`;
+        const entry = await client.hget(`${prefix}index`, id);
+        const dataKey = `${prefix}data:${entry!.split(' ')[0]}`;
         const bytes = (await client.hgetBuffer(dataKey, 'order'))!;
         bytes[bytes.length - 1] ^= 0x01;
         await client.hset(dataKey, 'order', bytes);
@@ -367,10 +343,10 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
     expect(redisRun.stdout).toContain('verify 2/4 b ok\n');
 
     // A value the storage lost (an evicted or deleted field) is found through the manifest.
-    const dropper = new Redis(redis);
+    const dropper = new Redis(REDIS_URL);
     try {
-      const entry = await dropper.hget('checkpointable:index', 'd');
-      expect(await dropper.hdel(`checkpointable:data:${entry!.split(' ')[0]}`, 'note')).toBe(1);
+      const entry = await dropper.hget(`${prefix}index`, 'd');
+      expect(await dropper.hdel(`${prefix}data:${entry!.split(' ')[0]}`, 'note')).toBe(1);
     } finally {
       await dropper.quit();
     }
@@ -379,17 +355,15 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
     expect(lost.stdout).toContain(
       'FAILED d key note: Integrity: Checkpoint "d" was saved with key "note" (its manifest says so), but the storage no longer has it; restore the checkpoint from a backup.\n',
     );
-    await clearRedisDb(redisDb!);
   });
 
   it('ls, show, export, rm, import and prune work the same on PostgreSQL and Redis', async () => {
     const ids = [1, 2, 3].map((n) => `@series:orders:${String(n).padStart(12, '0')}`);
     const pg = pgUrl(await newSchema());
-    await clearRedisDb(redisDb!);
-    const redis = `${REDIS_URL}/${redisDb}`;
+    const { prefix, url: redis } = newRedis();
     const backends: [string, () => Promise<Storage>][] = [
       [pg, async () => PostgresStorage.openRaw({ connectionString: pg })],
-      [redis, async () => RedisStorage.openRaw({ url: redis })],
+      [redis, async () => RedisStorage.openRaw({ url: REDIS_URL, prefix })],
     ];
     for (const [url, open] of backends) {
       const storage = buildWrapperChain(await open(), chain(['checksum']));
@@ -435,6 +409,5 @@ describe.runIf(available)('checkpointable bin on PostgreSQL and Redis', () => {
       });
       expect(Object.keys(await listedTimes(args))).toEqual([ids[2]]);
     }
-    await clearRedisDb(redisDb!);
   });
 });
