@@ -20,7 +20,8 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { CheckpointError, quote } from '../errors';
 import { listIdentifiersWithPrefix, type PrefixListingOptions } from '../storage/prefix-listing';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import { MAX_LABEL_LENGTH, summarizeCheckpoints } from '../storage/checkpoint-summaries';
+import type { CommittedCheckpoint, Storage, UncommittedCheckpoint } from '../storage/storage';
 import {
   checkpointIdentifier,
   checkpointPrefix,
@@ -50,6 +51,11 @@ interface StoredRecord {
   /** For each unchanged channel, the id of the ancestor checkpoint that stores its value. */
   holders: Map<string, string>;
 }
+
+/** How many checkpoints list() summarizes at once. */
+const LIST_BATCH = 64;
+/** What a label holding a checkpoint's metadata starts with. */
+const METADATA_LABEL = 'langgraph-metadata:';
 
 /** The key of a checkpoint's {@link StoredRecord}. */
 const RECORD_KEY = 'record';
@@ -171,12 +177,18 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       list.push(identifier);
     }
     for (const identifiers of groups.values()) {
-      for (let i = identifiers.length - 1; i >= 0; i--) {
-        if (limit !== undefined && limit <= 0) return;
-        const tuple = await this.#read(identifiers[i], filter);
-        if (tuple === undefined) continue;
-        if (limit !== undefined) limit -= 1;
-        yield tuple;
+      // Newest first, in batches: a filter is tried on the labels first, so checkpoints
+      // whose metadata does not match are never read.
+      for (let end = identifiers.length; end > 0; end -= LIST_BATCH) {
+        const batch = identifiers.slice(Math.max(0, end - LIST_BATCH), end).reverse();
+        const candidates = filter === undefined ? batch : await this.#mayMatch(batch, filter);
+        for (const identifier of candidates) {
+          if (limit !== undefined && limit <= 0) return;
+          const tuple = await this.#read(identifier, filter);
+          if (tuple === undefined) continue;
+          if (limit !== undefined) limit -= 1;
+          yield tuple;
+        }
       }
     }
   }
@@ -230,7 +242,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       holders,
     };
     values[RECORD_KEY] = record;
-    await this.#commit(identifier, values, true);
+    await this.#commit(identifier, values, metadataLabel(metadata), true);
     this.#remember(identifier, { stored: stored_, holders });
     return {
       configurable: { thread_id: thread, checkpoint_ns: namespace, checkpoint_id: checkpointId },
@@ -263,7 +275,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
         value: await storeValue(value, this.serde, { identifier, key: channel }),
       });
     }
-    await this.#commit(identifier, { writes: stored }, false);
+    await this.#commit(identifier, { writes: stored }, undefined, false);
   }
 
   async deleteThread(threadId: string): Promise<void> {
@@ -297,29 +309,49 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     return listIdentifiersWithPrefix(this.storage, prefix, options);
   }
 
-  async #commit(identifier: string, values: Record<string, unknown>, replace: boolean) {
+  /**
+   * The identifiers of `batch` whose metadata may match `filter`: those whose label shows
+   * it does not are left out; those without a usable label are kept, to be read.
+   */
+  async #mayMatch(batch: string[], filter: Record<string, unknown>): Promise<string[]> {
+    const { summaries } = await summarizeCheckpoints(this.storage, batch);
+    const excluded = new Set<string>();
+    for (const { identifier, label } of summaries) {
+      const metadata = metadataOfLabel(label);
+      if (metadata === undefined) continue;
+      if (!Object.entries(filter).every(([key, value]) => metadata[key] === value)) {
+        excluded.add(identifier);
+      }
+    }
+    // Damaged or removed ones stay in: reading them reports (or skips) them as before.
+    return batch.filter((identifier) => !excluded.has(identifier));
+  }
+
+  /**
+   * Commits `values` (and `label`) as `identifier` in one round trip where the storage can:
+   * every value is ready, so the commit's own refusal of an existing identifier replaces
+   * the early check. With `replace`, an existing checkpoint (a checkpoint id put again, as
+   * LangGraph's own savers allow) is removed and the commit tried once more.
+   */
+  async #commit(
+    identifier: string,
+    values: Record<string, unknown>,
+    label: string | undefined,
+    replace: boolean,
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const draft = await this.#create(identifier, replace && attempt === 0);
+      let draft: UncommittedCheckpoint | undefined;
       try {
+        draft = await this.storage.createCheckpoint(identifier, { checkExists: false });
+        if (label !== undefined) draft.setLabel?.(label);
         for (const [key, value] of Object.entries(values)) await draft.put(key, value);
         await (await this.storage.commitCheckpoint(draft)).release();
         return;
       } catch (error) {
-        await draft.discard().catch(() => undefined);
-        // Put again with the same id (LangGraph replaces): one retry after the removal.
+        await draft?.discard().catch(() => undefined);
         if (!replace || attempt > 0 || !CheckpointError.is(error, 'AlreadyExists')) throw error;
         await this.storage.removeCheckpoint(identifier).catch(() => undefined);
       }
-    }
-  }
-
-  async #create(identifier: string, replace: boolean) {
-    try {
-      return await this.storage.createCheckpoint(identifier);
-    } catch (error) {
-      if (!replace || !CheckpointError.is(error, 'AlreadyExists')) throw error;
-      await this.storage.removeCheckpoint(identifier).catch(() => undefined);
-      return this.storage.createCheckpoint(identifier);
     }
   }
 
@@ -555,6 +587,38 @@ async function readRecord(saved: CommittedCheckpoint, identifier: string): Promi
     );
   if (!ok) throw damaged(identifier, 'its record');
   return record as StoredRecord;
+}
+
+/**
+ * The metadata as a checkpoint label, for filtering without reading values: JSON behind a
+ * marker, or undefined when JSON would not keep every primitive as it is (a non-finite
+ * number, a bigint), or when it is too long for a label.
+ */
+function metadataLabel(metadata: CheckpointMetadata): string | undefined {
+  let text: string;
+  try {
+    text = JSON.stringify(metadata, (_key, value: unknown) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('not JSON');
+      return value;
+    });
+  } catch {
+    return undefined;
+  }
+  const label = `${METADATA_LABEL}${text}`;
+  return label.length <= MAX_LABEL_LENGTH ? label : undefined;
+}
+
+/** The metadata a label written by {@link metadataLabel} holds, or undefined. */
+function metadataOfLabel(label: string | undefined): Record<string, unknown> | undefined {
+  if (label === undefined || !label.startsWith(METADATA_LABEL)) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(label.slice(METADATA_LABEL.length));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function channelKey(channel: string): string {

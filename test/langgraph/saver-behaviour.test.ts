@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { MemorySaver, uuid6, type Checkpoint } from '@langchain/langgraph-checkpoint';
-import { CheckpointError, FileStorage, MemoryStorage } from 'checkpointable';
+import {
+  CheckpointError,
+  FileStorage,
+  InstrumentedStorage,
+  MemoryStorage,
+  type CheckpointInstrumentation,
+} from 'checkpointable';
 import { CheckpointableSaver, LANGGRAPH_PREFIX } from 'checkpointable/langgraph';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -150,6 +156,42 @@ describe('CheckpointableSaver storage layout', () => {
       expect((error as CheckpointError).kind, what).toBe('Deserialize');
       await saver.close();
     }
+  });
+});
+
+describe('CheckpointableSaver list()', () => {
+  it('filters on metadata labels first, reading only the checkpoints that match', async () => {
+    const loads: string[] = [];
+    const counting: CheckpointInstrumentation = {
+      operation: (name, attributes, work) => {
+        if (name === 'load') loads.push(String(attributes['checkpoint.identifier']));
+        return work({ set() {} });
+      },
+    };
+    const saver = new CheckpointableSaver(
+      new InstrumentedStorage(MemoryStorage.create(), counting),
+    );
+    let config: RunnableConfig = { configurable: { thread_id: 'filtered' } };
+    const ids: string[] = [];
+    for (let step = 0; step < 20; step++) {
+      const checkpoint = { ...checkpointOf({ step }), id: uuid6(step) };
+      ids.push(checkpoint.id);
+      const source = step % 2 === 0 ? 'input' : 'loop';
+      config = await saver.put(config, checkpoint, { source, step, parents: {} }, { step: 1 });
+    }
+    loads.length = 0;
+    const found: number[] = [];
+    for await (const tuple of saver.list(
+      { configurable: { thread_id: 'filtered' } },
+      { filter: { source: 'input' } },
+    )) {
+      found.push(tuple.metadata!.step);
+    }
+    expect(found).toEqual([18, 16, 14, 12, 10, 8, 6, 4, 2, 0]);
+    // Every step stored its own channel, so no holder is read: only the matches are loaded.
+    const loadedIds = new Set(loads.map((identifier) => identifier.slice(-36)));
+    expect(loadedIds).toEqual(new Set(ids.filter((_, step) => step % 2 === 0)));
+    await saver.close();
   });
 });
 
