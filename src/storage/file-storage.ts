@@ -25,7 +25,7 @@ import { HashedNames } from './file-hashed-names';
 import { fileName, identifierOf } from './file-names';
 import { buildPack } from './file-pack';
 import { nameProblem } from './names';
-import type { CommittedCheckpoint, Storage } from './storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
 
 /**
  * How hard FileStorage works to survive a crash:
@@ -262,7 +262,13 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     return this.durability === 'durable';
   }
 
-  protected async doCreate(identifier: string): Promise<FileUncommittedCheckpoint> {
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<FileUncommittedCheckpoint> {
+    // The commit's link() refuses an existing name atomically, so the early look is only a
+    // courtesy to writers that fill the handle over time; one-shot writers skip it.
+    if (options.checkExists === false) return new FileUncommittedCheckpoint(identifier, this);
     const target = join(this.committedDir, fileName(identifier));
     const kind = await entryKind(target, identifier);
     if (kind === 'file') throw alreadyCommitted(identifier);
