@@ -280,7 +280,12 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     const { identifier } = checkpoint;
     const target = join(this.committedDir, fileName(identifier));
     const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`);
-    const { chunks, header } = buildPack(identifier, new Date(), checkpoint.values);
+    const { chunks, header } = buildPack(
+      identifier,
+      new Date(),
+      checkpoint.values,
+      checkpoint.label,
+    );
     let handle: fs.FileHandle;
     try {
       handle = await createExclusive(staging);
