@@ -24,7 +24,12 @@ import { damagedEntry, entryKind, openPack, packProblem } from './file-entries';
 import { HashedNames } from './file-hashed-names';
 import { fileName, identifierOf } from './file-names';
 import { buildPack } from './file-pack';
-import { nameProblem } from './names';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from './checkpoint-summaries';
+import { assertValidName, nameProblem, sortNames } from './names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
 
 /**
@@ -97,7 +102,10 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * await (await storage.commitCheckpoint(draft)).release();
  * ```
  */
-export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
+export class FileStorage
+  extends BaseStorage<FileUncommittedCheckpoint>
+  implements SummaryListing
+{
   protected readonly storageName = 'FileStorage';
   /** The store's folder, absolute. */
   readonly dir: string;
@@ -342,11 +350,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     // bindings, which use the handle's identifier, would vouch for it.
     if (header.identifier !== identifier) {
       await handle.close();
-      throw new CheckpointError(
-        'Integrity',
-        `The file of checkpoint ${quote(identifier)} (${path}) holds checkpoint ${quote(header.identifier)}: it was moved or copied there. Restore the right file from a backup or remove the checkpoint.`,
-        { identifier },
-      );
+      throw movedPack(identifier, path, header.identifier);
     }
     return new FileCommittedCheckpoint(path, handle, header);
   }
@@ -385,6 +389,75 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     }
     // Sorted here, so the base class's sort finds one sorted run and only checks it.
     return sortSharingPrefix(identifiers);
+  }
+
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}), read from the pack headers alone: keys, value sizes, creation
+   * time and label, never a value. Up to 16 packs are read at once. A pack whose header is
+   * damaged (or that holds another checkpoint, or is not a regular file) is reported in
+   * `damaged` with the error loading it raises; a checkpoint that is not committed is left
+   * out. Values are verified when they are read, by the wrappers, not here.
+   * @throws {CheckpointError} `InvalidIdentifier` for an identifier outside the grammar;
+   *   `Io` when the file system fails; `Released` once closed
+   *
+   * @example
+   * ```ts
+   * const { summaries, damaged } = await storage.summarizeCheckpoints(['order-42', 'order-43']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    for (const identifier of identifiers) assertValidName('identifier', identifier);
+    const results: (CheckpointSummary | CheckpointError | undefined)[] = new Array(
+      identifiers.length,
+    );
+    let next = 0;
+    const worker = async () => {
+      while (next < identifiers.length) {
+        const i = next++;
+        results[i] = await this.summarize(identifiers[i]);
+      }
+    };
+    const workers = Math.min(PARALLEL_SUMMARIES, identifiers.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    const out: CheckpointSummaries = { summaries: [], damaged: [] };
+    results.forEach((result, i) => {
+      if (result instanceof CheckpointError) {
+        out.damaged.push({ identifier: identifiers[i], error: result });
+      } else if (result !== undefined) {
+        out.summaries.push(result);
+      }
+    });
+    return out;
+  }
+
+  /** One pack's summary; the damage error when its header cannot be read; undefined when absent. */
+  private async summarize(
+    identifier: string,
+  ): Promise<CheckpointSummary | CheckpointError | undefined> {
+    const path = join(this.committedDir, fileName(identifier));
+    let opened;
+    try {
+      opened = await openPack(path, identifier);
+    } catch (error) {
+      if (error instanceof CheckpointError && error.kind === 'Deserialize') return error;
+      throw error;
+    }
+    if (opened === undefined) return undefined;
+    const { handle, header } = opened;
+    await handle.close();
+    if (header.identifier !== identifier) return movedPack(identifier, path, header.identifier);
+    const sizes = new Map<string, number>();
+    for (const [key, [, length]] of header.keys) sizes.set(key, length);
+    const summary: { -readonly [K in keyof CheckpointSummary]: CheckpointSummary[K] } = {
+      identifier,
+      createdAt: new Date(header.createdAt),
+      keys: sortNames([...sizes.keys()]),
+      sizes,
+    };
+    if (header.label !== undefined) summary.label = header.label;
+    return summary;
   }
 
   /**
@@ -472,6 +545,18 @@ export interface DamagedEntry {
  * the commit writes them as one file, so a crash before commit leaves nothing on disk.
  */
 export class FileUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
+
+/** Packs whose headers {@link FileStorage.summarizeCheckpoints} reads at once. */
+const PARALLEL_SUMMARIES = 16;
+
+/** The `Integrity` error for a pack that holds another checkpoint than its name says. */
+function movedPack(identifier: string, path: string, holds: string): CheckpointError {
+  return new CheckpointError(
+    'Integrity',
+    `The file of checkpoint ${quote(identifier)} (${path}) holds checkpoint ${quote(holds)}: it was moved or copied there. Restore the right file from a backup or remove the checkpoint.`,
+    { identifier },
+  );
+}
 
 /**
  * `names` in the order of sortNames (UTF-16 code units), faster when they share a long

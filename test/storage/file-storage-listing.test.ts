@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError, FileStorage } from 'checkpointable';
+import { hasSummaryListing } from '../../src/storage/checkpoint-summaries';
 import { fileName } from '../../src/storage/file-names';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'cp-file-listing-'));
@@ -133,5 +134,98 @@ describe('FileStorage labels', () => {
     expect((error as CheckpointError).message).toContain(
       'its header\'s creation time "yesterday" is not a date',
     );
+  });
+});
+
+describe('FileStorage summarizeCheckpoints', () => {
+  it('gives keys, value sizes, creation time and label from the pack header, in the order asked', async () => {
+    const dir = fresh();
+    const storage = await openRaw(dir);
+    await commit(storage, 'b', { zeta: 'x'.repeat(300), alpha: 1 }, 'label of b');
+    await commit(storage, 'a', {});
+    const { summaries, damaged } = await storage.summarizeCheckpoints(['b', 'missing', 'a']);
+    expect(damaged).toEqual([]);
+    expect(summaries.map((s) => s.identifier)).toEqual(['b', 'a']);
+    const loaded = await storage.loadCheckpoint('b');
+    expect(summaries[0].createdAt).toEqual(loaded.createdAt);
+    expect(summaries[0].keys).toEqual(['alpha', 'zeta']);
+    expect(summaries[0].label).toBe('label of b');
+    expect(summaries[0].sizes).toEqual(
+      new Map([
+        ['alpha', (await loaded.getBytes('alpha')).byteLength],
+        ['zeta', (await loaded.getBytes('zeta')).byteLength],
+      ]),
+    );
+    await loaded.release();
+    expect(summaries[1]).toMatchObject({ identifier: 'a', keys: [] });
+    expect(summaries[1].label).toBeUndefined();
+  });
+
+  it('keeps the order asked with more checkpoints than it reads at once', async () => {
+    const dir = fresh();
+    const storage = await openRaw(dir);
+    const ids = Array.from({ length: 50 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+    for (const id of ids) await commit(storage, id, { id });
+    const asked = [...ids].reverse();
+    const { summaries } = await storage.summarizeCheckpoints(asked);
+    expect(summaries.map((s) => s.identifier)).toEqual(asked);
+  });
+
+  it('reads no value: a pack with a 1 GiB value is summarized in bounded memory', async () => {
+    const dir = fresh();
+    const storage = await openRaw(dir);
+    const GiB = 1024 ** 3;
+    const createdAt = new Date(0).toISOString();
+    writePack(dir, 'huge', { identifier: 'huge', createdAt, keys: [['v', 0, GiB]] });
+    const path = join(dir, 'committed', 'huge');
+    truncateSync(path, readFileSync(path).length + GiB); // sparse: no disk used
+    const before = process.memoryUsage().arrayBuffers;
+    const { summaries } = await storage.summarizeCheckpoints(['huge']);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(summaries[0].sizes).toEqual(new Map([['v', GiB]]));
+  });
+
+  it('reports a damaged header, a moved pack and a link as damaged, and lists the rest', async () => {
+    const dir = fresh();
+    const storage = await openRaw(dir);
+    for (const id of ['good', 'cut', 'moved']) await commit(storage, id, { id });
+    truncateSync(join(dir, 'committed', 'cut'), 20);
+    writeFileSync(join(dir, 'committed', 'moved'), readFileSync(join(dir, 'committed', 'good')));
+    symlinkSync(join(dir, 'committed', 'good'), join(dir, 'committed', 'linked'));
+    const { summaries, damaged } = await storage.summarizeCheckpoints([
+      'cut',
+      'good',
+      'moved',
+      'linked',
+    ]);
+    expect(summaries.map((s) => s.identifier)).toEqual(['good']);
+    expect(damaged.map((d) => [d.identifier, d.error.kind])).toEqual([
+      ['cut', 'Deserialize'],
+      ['moved', 'Integrity'],
+      ['linked', 'Deserialize'],
+    ]);
+    expect(damaged[0].error.message).toBe(
+      `The checkpoint file ${join(dir, 'committed', 'cut')} is damaged: its header runs past the end of the file. Restore it from a backup or remove the checkpoint.`,
+    );
+    expect(damaged[1].error.message).toContain('holds checkpoint "good"');
+    expect(damaged[2].error.message).toContain('is a symbolic link, not a checkpoint file');
+  });
+
+  it('refuses an invalid identifier like loadCheckpoint does', async () => {
+    const storage = await openRaw(fresh());
+    const error = await storage.summarizeCheckpoints(['ok', '']).catch((e: unknown) => e);
+    expect((error as CheckpointError).kind).toBe('InvalidIdentifier');
+  });
+
+  it('passes through FileStorage.open() (guarded)', async () => {
+    const dir = fresh();
+    const raw = await openRaw(dir);
+    await commit(raw, 'x', { k: 1 }, 'L');
+    const guarded = await FileStorage.open(dir);
+    if (!hasSummaryListing(guarded)) throw new Error('the guard hides summaries');
+    const { summaries } = await guarded.summarizeCheckpoints(['x']);
+    expect(summaries[0]).toMatchObject({ identifier: 'x', keys: ['k'], label: 'L' });
+    expect(summaries[0].sizes?.get('k')).toBeGreaterThan(0);
+    await guarded.close();
   });
 });
