@@ -102,10 +102,7 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * await (await storage.commitCheckpoint(draft)).release();
  * ```
  */
-export class FileStorage
-  extends BaseStorage<FileUncommittedCheckpoint>
-  implements SummaryListing
-{
+export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implements SummaryListing {
   protected readonly storageName = 'FileStorage';
   /** The store's folder, absolute. */
   readonly dir: string;
