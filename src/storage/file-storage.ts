@@ -20,6 +20,7 @@ import {
   WRITE_MAX_BYTES,
 } from './durable-fs';
 import { FileCommittedCheckpoint } from './file-committed-checkpoint';
+import { FolderListingCache, prefixRange } from './file-listing-cache';
 import { damagedEntry, entryKind, openPack, packProblem } from './file-entries';
 import { HashedNames } from './file-hashed-names';
 import { fileName, identifierOf } from './file-names';
@@ -30,6 +31,7 @@ import type {
   SummaryListing,
 } from './checkpoint-summaries';
 import { assertValidName, nameProblem, sortNames } from './names';
+import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from './prefix-listing';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
 
 /**
@@ -102,7 +104,10 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * await (await storage.commitCheckpoint(draft)).release();
  * ```
  */
-export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implements SummaryListing {
+export class FileStorage
+  extends BaseStorage<FileUncommittedCheckpoint>
+  implements SummaryListing, PrefixListing
+{
   protected readonly storageName = 'FileStorage';
   /** The store's folder, absolute. */
   readonly dir: string;
@@ -111,6 +116,8 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implemen
   private readonly committedDir: string;
   private readonly stagingDir: string;
   private readonly names: HashedNames;
+  /** The last listing of `committed/`, sorted, reused while the folder is unchanged. */
+  private readonly listing: FolderListingCache<Listing>;
   /** The most bytes one write call is given; lowered by tests only. @internal */
   writeMaxBytes = WRITE_MAX_BYTES;
 
@@ -125,6 +132,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implemen
     this.committedDir = join(dir, 'committed');
     this.stagingDir = join(dir, 'staging');
     this.names = new HashedNames(dir, this.committedDir);
+    this.listing = new FolderListingCache(this.committedDir);
   }
 
   /**
@@ -369,10 +377,64 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implemen
   }
 
   protected async doList(): Promise<string[]> {
-    const { identifiers, damaged } = await this.scan(false);
+    // A copy: the cached listing is shared by later calls.
+    return [...(await this.listed()).identifiers];
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in order (see {@link PrefixListing}),
+   * found by binary search in the sorted listing of `committed/`. The listing is read once
+   * and reused while the folder is unchanged (one `stat` per call; see
+   * file-listing-cache.ts), so a series' latest checkpoint among 10,000 costs microseconds
+   * and does not depend on how many other checkpoints the folder holds. Entries that are not
+   * checkpoints are reported through `onDamaged`, as by `checkpointIdentifiers()`.
+   * @throws {CheckpointError} `Other` for a bad option; `Io` when `committed/` cannot be
+   *   listed; `Released` once closed
+   *
+   * @example
+   * ```ts
+   * const [latest] = await storage.checkpointIdentifiersWithPrefix('@series:orders:', {
+   *   descending: true,
+   *   limit: 1,
+   * });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options: PrefixListingOptions = {},
+  ): Promise<string[]> {
+    this.assertOpen();
+    if (typeof prefix !== 'string') {
+      throw new CheckpointError(
+        'Other',
+        `Listing identifiers with prefix ${String(prefix)}: the prefix is a string, such as "@series:orders:".`,
+      );
+    }
+    selectWithPrefix([], prefix, options); // checks the options as every listing does
+    const { before, limit = Infinity, descending = false } = options;
+    const { identifiers } = await this.listed();
+    const [from, to] = prefixRange(identifiers, prefix, before);
+    const count = Math.min(limit, to - from);
+    return descending
+      ? identifiers.slice(to - count, to).reverse()
+      : identifiers.slice(from, from + count);
+  }
+
+  /** The sorted listing of `committed/`, from the cache when the folder is unchanged. */
+  private async listed(): Promise<Listing> {
+    let listing: Listing;
+    try {
+      listing = await this.listing.get(async () => {
+        const { identifiers, damaged } = await this.scan(false);
+        return { identifiers: sortSharingPrefix(identifiers), damaged };
+      });
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw ioError('list', this.committedDir, error);
+    }
     const { onDamaged } = this.options;
     if (onDamaged !== undefined) {
-      for (const entry of damaged) {
+      for (const entry of listing.damaged) {
         try {
           onDamaged(entry);
         } catch (error) {
@@ -384,8 +446,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implemen
         }
       }
     }
-    // Sorted here, so the base class's sort finds one sorted run and only checks it.
-    return sortSharingPrefix(identifiers);
+    return listing;
   }
 
   /**
@@ -527,6 +588,12 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> implemen
   }
 
   protected async doClose(): Promise<void> {}
+}
+
+/** A listing of `committed/`: the identifiers, sorted, and the entries that are not checkpoints. */
+interface Listing {
+  readonly identifiers: readonly string[];
+  readonly damaged: readonly DamagedEntry[];
 }
 
 /** An entry of `committed/` that is not a readable checkpoint; see {@link FileStorage.listDamaged}. */

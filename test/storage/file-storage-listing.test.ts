@@ -1,9 +1,19 @@
-import { mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError, FileStorage } from 'checkpointable';
 import { hasSummaryListing } from '../../src/storage/checkpoint-summaries';
+import { selectWithPrefix } from '../../src/storage/prefix-listing';
 import { fileName } from '../../src/storage/file-names';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'cp-file-listing-'));
@@ -227,5 +237,112 @@ describe('FileStorage summarizeCheckpoints', () => {
     expect(summaries[0]).toMatchObject({ identifier: 'x', keys: ['k'], label: 'L' });
     expect(summaries[0].sizes?.get('k')).toBeGreaterThan(0);
     await guarded.close();
+  });
+});
+
+describe('FileStorage prefix listing and its cache', () => {
+  it('answers as a full listing filtered would, for every option', async () => {
+    const dir = fresh();
+    const storage = await openRaw(dir);
+    const ids = ['a', 'a:', 'a:1', 'a:10', 'a:2', 'a;', 'ab', 'b:1', 'é:1', 'Z', 'x'.repeat(250)];
+    for (const id of ids) await commit(storage, id, {});
+    const prefixes = ['', 'a', 'a:', 'a:1', 'b', 'é', 'x', 'nothing', 'a:2z'];
+    const befores = [undefined, 'a:10', 'a:2', 'b', '', 'zzz'];
+    for (const prefix of prefixes) {
+      for (const before of befores) {
+        for (const limit of [undefined, 0, 1, 2, 100]) {
+          for (const descending of [false, true]) {
+            const options = { before, limit, descending };
+            expect(await storage.checkpointIdentifiersWithPrefix(prefix, options)).toEqual(
+              selectWithPrefix(ids, prefix, options),
+            );
+          }
+        }
+      }
+    }
+  });
+
+  it('refuses bad options with Other', async () => {
+    const storage = await openRaw(fresh());
+    for (const bad of [{ limit: -1 }, { limit: 1.5 }, { before: 3 as unknown as string }]) {
+      const error = await storage
+        .checkpointIdentifiersWithPrefix('a', bad)
+        .catch((e: unknown) => e);
+      expect((error as CheckpointError).kind).toBe('Other');
+    }
+  });
+
+  it('sees at once what another storage object commits and removes in the same folder', async () => {
+    const dir = fresh();
+    const reader = await openRaw(dir);
+    const writer = await openRaw(dir);
+    // Each change lands right after a listing, within the same tick of the file clock.
+    for (let i = 0; i < 100; i++) {
+      const id = `s:${String(i).padStart(3, '0')}`;
+      expect(
+        await reader.checkpointIdentifiersWithPrefix('s:', { descending: true, limit: 1 }),
+      ).toEqual(i === 0 ? [] : [`s:${String(i - 1).padStart(3, '0')}`]);
+      await commit(writer, id, {});
+      expect(
+        await reader.checkpointIdentifiersWithPrefix('s:', { descending: true, limit: 1 }),
+      ).toEqual([id]);
+      expect(await reader.checkpointIdentifiers()).toContain(id);
+    }
+    for (let i = 99; i >= 0; i--) {
+      const id = `s:${String(i).padStart(3, '0')}`;
+      await reader.checkpointIdentifiers();
+      await writer.removeCheckpoint(id);
+      expect(await reader.checkpointIdentifiers()).not.toContain(id);
+    }
+  });
+
+  it('sees a file removed or added by hand after a quiet spell', async () => {
+    const dir = fresh();
+    const storage = await openRaw(dir);
+    await commit(storage, 'p:1', {});
+    await commit(storage, 'p:2', {});
+    await new Promise((r) => setTimeout(r, 300)); // past the racy margin: the cache is trusted
+    expect(await storage.checkpointIdentifiersWithPrefix('p:')).toEqual(['p:1', 'p:2']);
+    unlinkSync(join(dir, 'committed', fileName('p:2')));
+    expect(await storage.checkpointIdentifiersWithPrefix('p:')).toEqual(['p:1']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await storage.checkpointIdentifiers()).toEqual(['p:1']);
+    linkSync(join(dir, 'committed', fileName('p:1')), join(dir, 'committed', fileName('p:3')));
+    expect(await storage.checkpointIdentifiers()).toEqual(['p:1', 'p:3']);
+  });
+
+  it('reports damaged entries through onDamaged on every listing, cached or not', async () => {
+    const dir = fresh();
+    const seen: string[] = [];
+    const storage = await FileStorage.openRaw(dir, { onDamaged: (e) => seen.push(e.name) });
+    opened.push(storage);
+    await commit(storage, 'q:1', {});
+    symlinkSync('/etc/passwd', join(dir, 'committed', fileName('q:2')));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await storage.checkpointIdentifiersWithPrefix('q:')).toEqual(['q:1']);
+    expect(await storage.checkpointIdentifiersWithPrefix('q:')).toEqual(['q:1']);
+    expect(seen).toEqual(['q%3A2', 'q%3A2']);
+  });
+
+  it('hands out copies: changing an answer changes no later one', async () => {
+    const storage = await openRaw(fresh());
+    await commit(storage, 'c:1', {});
+    const first = await storage.checkpointIdentifiers();
+    first.push('intruder');
+    const prefixed = await storage.checkpointIdentifiersWithPrefix('c:');
+    prefixed.push('intruder');
+    expect(await storage.checkpointIdentifiers()).toEqual(['c:1']);
+    expect(await storage.checkpointIdentifiersWithPrefix('c:')).toEqual(['c:1']);
+  });
+
+  it('fails with Io when committed/ is gone, and Released once closed', async () => {
+    const dir = fresh();
+    const storage = await FileStorage.openRaw(dir);
+    rmSync(join(dir, 'committed'), { recursive: true });
+    const error = await storage.checkpointIdentifiersWithPrefix('a').catch((e: unknown) => e);
+    expect((error as CheckpointError).kind).toBe('Io');
+    await storage.close();
+    const closed = await storage.checkpointIdentifiersWithPrefix('a').catch((e: unknown) => e);
+    expect((closed as CheckpointError).kind).toBe('Released');
   });
 });
