@@ -118,6 +118,15 @@ export class FileStorage
   private readonly names: HashedNames;
   /** The last listing of `committed/`, sorted, reused while the folder is unchanged. */
   private readonly listing: FolderListingCache<Listing>;
+  /**
+   * Summaries read while `committed/` showed the listing `summarized.listing`: valid as long
+   * as the listing cache hands out that same listing, since an unchanged folder holds the
+   * same, never rewritten, pack files.
+   */
+  private summarized: { listing: Listing; byIdentifier: Map<string, CheckpointSummary> } = {
+    listing: { identifiers: [], damaged: [] },
+    byIdentifier: new Map(),
+  };
   /** The most bytes one write call is given; lowered by tests only. @internal */
   writeMaxBytes = WRITE_MAX_BYTES;
 
@@ -420,18 +429,12 @@ export class FileStorage
       : identifiers.slice(from, from + count);
   }
 
-  /** The sorted listing of `committed/`, from the cache when the folder is unchanged. */
+  /**
+   * The sorted listing of `committed/`, from the cache when the folder is unchanged, its
+   * damaged entries reported through `onDamaged`.
+   */
   private async listed(): Promise<Listing> {
-    let listing: Listing;
-    try {
-      listing = await this.listing.get(async () => {
-        const { identifiers, damaged } = await this.scan(false);
-        return { identifiers: sortSharingPrefix(identifiers), damaged };
-      });
-    } catch (error) {
-      if (error instanceof CheckpointError) throw error;
-      throw ioError('list', this.committedDir, error);
-    }
+    const listing = await this.cachedListing();
     const { onDamaged } = this.options;
     if (onDamaged !== undefined) {
       for (const entry of listing.damaged) {
@@ -447,6 +450,19 @@ export class FileStorage
       }
     }
     return listing;
+  }
+
+  /** The sorted listing of `committed/`, from the cache when the folder is unchanged. */
+  private async cachedListing(): Promise<Listing> {
+    try {
+      return await this.listing.get(async () => {
+        const { identifiers, damaged } = await this.scan(false);
+        return { identifiers: sortSharingPrefix(identifiers), damaged };
+      });
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw ioError('list', this.committedDir, error);
+    }
   }
 
   /**
@@ -467,6 +483,9 @@ export class FileStorage
   async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
     this.assertOpen();
     for (const identifier of identifiers) assertValidName('identifier', identifier);
+    const listing = await this.cachedListing();
+    if (this.summarized.listing !== listing) this.summarized = { listing, byIdentifier: new Map() };
+    const known = this.summarized.byIdentifier;
     const results: (CheckpointSummary | CheckpointError | undefined)[] = new Array(
       identifiers.length,
     );
@@ -474,7 +493,16 @@ export class FileStorage
     const worker = async () => {
       while (next < identifiers.length) {
         const i = next++;
-        results[i] = await this.summarize(identifiers[i]);
+        const cached = known.get(identifiers[i]);
+        if (cached !== undefined) {
+          results[i] = cached;
+          continue;
+        }
+        const result = await this.summarize(identifiers[i]);
+        results[i] = result;
+        if (result !== undefined && !(result instanceof CheckpointError)) {
+          known.set(identifiers[i], result);
+        }
       }
     };
     const workers = Math.min(PARALLEL_SUMMARIES, identifiers.length);
@@ -484,7 +512,8 @@ export class FileStorage
       if (result instanceof CheckpointError) {
         out.damaged.push({ identifier: identifiers[i], error: result });
       } else if (result !== undefined) {
-        out.summaries.push(result);
+        // A copy, so that a caller changing it changes no cached summary.
+        out.summaries.push({ ...result, keys: [...result.keys], sizes: new Map(result.sizes) });
       }
     });
     return out;

@@ -346,3 +346,39 @@ describe('FileStorage prefix listing and its cache', () => {
     expect((closed as CheckpointError).kind).toBe('Released');
   });
 });
+
+describe('FileStorage summaries while the folder changes', () => {
+  it('never serves the summary of a removed checkpoint for one committed anew under its name', async () => {
+    const dir = fresh();
+    const reader = await openRaw(dir);
+    const writer = await openRaw(dir);
+    for (let round = 0; round < 20; round++) {
+      await commit(writer, 'again', { round }, `round ${round}`);
+      const { summaries } = await reader.summarizeCheckpoints(['again']);
+      expect(summaries[0].label).toBe(`round ${round}`);
+      await writer.removeCheckpoint('again');
+      expect((await reader.summarizeCheckpoints(['again'])).summaries).toEqual([]);
+    }
+    // Once the folder is quiet the listing and the summary are cached; a remove and a new
+    // commit under the same name must still be seen.
+    await commit(writer, 'again', {}, 'before');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await reader.summarizeCheckpoints(['again'])).summaries[0].label).toBe('before');
+    expect((await reader.summarizeCheckpoints(['again'])).summaries[0].label).toBe('before');
+    await writer.removeCheckpoint('again');
+    await commit(writer, 'again', {}, 'after');
+    expect((await reader.summarizeCheckpoints(['again'])).summaries[0].label).toBe('after');
+  });
+
+  it('hands out copies: changing a summary changes no later one', async () => {
+    const storage = await openRaw(fresh());
+    await commit(storage, 'copied', { k: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    const first = (await storage.summarizeCheckpoints(['copied'])).summaries[0];
+    (first.keys as string[]).push('intruder');
+    (first.sizes as Map<string, number>).set('intruder', 1);
+    const second = (await storage.summarizeCheckpoints(['copied'])).summaries[0];
+    expect(second.keys).toEqual(['k']);
+    expect([...second.sizes!.keys()]).toEqual(['k']);
+  });
+});
