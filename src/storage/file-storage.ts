@@ -11,6 +11,7 @@ import {
   errorCode,
   fileKind,
   FOLDER_MODE,
+  GroupSync,
   ioError,
   openRegularFile,
   readExactly,
@@ -66,7 +67,13 @@ const MARKER_CONTENT = { format: 'checkpointable-file-storage', version: 1 };
 const MARKER_TEMP = /^\.checkpointable\.json\.[0-9a-f]+$/;
 /** This process's tag on staging files, so a later open can tell live work from dead. */
 const PROCESS_TAG = `${encodeURIComponent(hostname())}-${process.pid}`;
+/** A staging file in `staging/`, as versions before staging in `committed/` wrote them. */
 const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
+/**
+ * A commit in progress in `committed/`: hidden (a leading `.`, which no checkpoint's file
+ * name has) and tagged with its writer's host and pid.
+ */
+const HIDDEN_STAGING_NAME = /^\.(.*)-(\d+)-[0-9a-f]{16}\.pack$/;
 
 /**
  * Checkpoints in a folder on the local disk: the embedded default.
@@ -116,6 +123,8 @@ export class FileStorage
   private readonly committedDir: string;
   private readonly stagingDir: string;
   private readonly names: HashedNames;
+  /** The fsyncs of `committed/`, shared by concurrent commits. */
+  private readonly committedSync: GroupSync;
   /** The last listing of `committed/`, sorted, reused while the folder is unchanged. */
   private readonly listing: FolderListingCache<Listing>;
   /**
@@ -142,6 +151,7 @@ export class FileStorage
     this.stagingDir = join(dir, 'staging');
     this.names = new HashedNames(dir, this.committedDir);
     this.listing = new FolderListingCache(this.committedDir);
+    this.committedSync = new GroupSync(this.committedDir);
   }
 
   /**
@@ -268,15 +278,22 @@ export class FileStorage
     }
   }
 
-  /** Deletes the staging files that dead processes on this host left behind. */
+  /**
+   * Deletes the staging files that dead processes on this host left behind: hidden names in
+   * `committed/`, and files in `staging/`, where earlier versions staged.
+   */
   private async sweep(): Promise<void> {
     const myHost = encodeURIComponent(hostname());
-    for (const name of await readdirOrEmpty(this.stagingDir)) {
-      const match = STAGING_NAME.exec(name);
-      if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
-      // unlink removes a name inside staging/ only (a link itself, never its target).
-      await fs.unlink(join(this.stagingDir, name)).catch(() => undefined);
-    }
+    const sweepIn = async (folder: string, pattern: RegExp) => {
+      for (const name of await readdirOrEmpty(folder)) {
+        const match = pattern.exec(name);
+        if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
+        // unlink removes a name inside the folder only (a link itself, never its target).
+        await fs.unlink(join(folder, name)).catch(() => undefined);
+      }
+    };
+    await sweepIn(this.committedDir, HIDDEN_STAGING_NAME);
+    await sweepIn(this.stagingDir, STAGING_NAME);
   }
 
   /** @internal */
@@ -301,7 +318,12 @@ export class FileStorage
   protected async doCommit(checkpoint: FileUncommittedCheckpoint): Promise<CommittedCheckpoint> {
     const { identifier } = checkpoint;
     const target = join(this.committedDir, fileName(identifier));
-    const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`);
+    // Staged in committed/ itself under a hidden name: the link below then stays within
+    // one folder, and the folder fsync after it covers the staging name's removal too.
+    const staging = join(
+      this.committedDir,
+      `.${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`,
+    );
     const { chunks, header } = buildPack(
       identifier,
       new Date(),
@@ -320,7 +342,9 @@ export class FileStorage
     try {
       try {
         await writeChunks(handle, chunks, this.writeMaxBytes);
-        if (this.isDurable) await handle.sync();
+        // fdatasync: the data and what reading it back needs (the size), before the name
+        // is published; the name itself is made durable by the folder's fsync below.
+        if (this.isDurable) await handle.datasync();
       } catch (error) {
         throw ioError('write', staging, error, { identifier });
       }
@@ -343,7 +367,7 @@ export class FileStorage
     }
     if (this.isDurable) {
       try {
-        await syncFolder(this.committedDir);
+        await this.committedSync.sync();
       } catch (error) {
         await handle.close();
         throw ioError('make the commit durable in', this.committedDir, error, { identifier });
@@ -379,7 +403,7 @@ export class FileStorage
       throw ioError('remove', path, error, { identifier });
     }
     try {
-      if (this.isDurable) await syncFolder(this.committedDir);
+      if (this.isDurable) await this.committedSync.sync();
     } catch (error) {
       throw ioError('make the removal durable in', this.committedDir, error, { identifier });
     }
@@ -582,7 +606,9 @@ export class FileStorage
     for (const entry of entries) {
       const { name } = entry;
       // The kernel's entry type, read with the names: no extra system call.
-      if (!entry.isFile()) {
+      if (entry.isFile() && HIDDEN_STAGING_NAME.test(name)) {
+        continue; // a commit in progress (or a dead one, swept on open): not a checkpoint yet
+      } else if (!entry.isFile()) {
         damaged.push({ name, reason: `it is ${fileKind(entry)}, not a checkpoint file` });
       } else if (name.startsWith('~')) {
         hashed.push(name);

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import {
   linkSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -8,7 +10,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError, FileStorage } from 'checkpointable';
@@ -380,5 +382,56 @@ describe('FileStorage summaries while the folder changes', () => {
     const second = (await storage.summarizeCheckpoints(['copied'])).summaries[0];
     expect(second.keys).toEqual(['k']);
     expect([...second.sizes!.keys()]).toEqual(['k']);
+  });
+});
+
+describe('FileStorage staging inside committed/', () => {
+  /** The hidden name a process with `pid` on this host stages a commit under. */
+  const hiddenStaging = (pid: number) =>
+    `.${encodeURIComponent(hostname())}-${pid}-0123456789abcdef.pack`;
+
+  it('leaves no staging name behind after commits, durable or atomic', async () => {
+    for (const durability of ['durable', 'atomic'] as const) {
+      const dir = fresh();
+      const storage = await FileStorage.openRaw(dir, { durability });
+      opened.push(storage);
+      await Promise.all(Array.from({ length: 16 }, (_, i) => commit(storage, `g-${i}`, { i })));
+      expect(readdirSync(join(dir, 'committed')).sort()).toEqual(
+        Array.from({ length: 16 }, (_, i) => `g-${i}`).sort(),
+      );
+      expect(readdirSync(join(dir, 'staging'))).toEqual([]);
+    }
+  });
+
+  it('sweeps the hidden staging file of a dead process on open, and never lists it', async () => {
+    const dir = fresh();
+    await (await openRaw(dir)).close();
+    // A pid that is not running: the child has exited.
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const dead = hiddenStaging(Number(child.stdout.toString()));
+    writeFileSync(join(dir, 'committed', dead), 'half a pack');
+    const seen: string[] = [];
+    const storage = await FileStorage.openRaw(dir, { onDamaged: (e) => seen.push(e.name) });
+    opened.push(storage);
+    expect(readdirSync(join(dir, 'committed'))).toEqual([]);
+    expect(await storage.checkpointIdentifiers()).toEqual([]);
+    expect(seen).toEqual([]);
+  });
+
+  it('leaves the hidden staging file of a live process alone, and lists past it silently', async () => {
+    const dir = fresh();
+    const live = hiddenStaging(process.ppid); // our parent runs
+    await (await openRaw(dir)).close();
+    writeFileSync(join(dir, 'committed', live), 'a commit in progress');
+    writeFileSync(join(dir, 'committed', '.foreign'), 'not ours');
+    const seen: string[] = [];
+    const storage = await FileStorage.openRaw(dir, { onDamaged: (e) => seen.push(e.name) });
+    opened.push(storage);
+    await commit(storage, 'real', {});
+    expect(readdirSync(join(dir, 'committed')).sort()).toEqual(['.foreign', live, 'real'].sort());
+    expect(await storage.checkpointIdentifiers()).toEqual(['real']);
+    // A hidden name that is not a staging file is reported, as any foreign entry.
+    expect(seen).toEqual(['.foreign']);
+    expect((await storage.listDamaged()).map((d) => d.name)).toEqual(['.foreign']);
   });
 });
