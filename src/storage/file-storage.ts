@@ -7,7 +7,6 @@ import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 import {
-  createExclusive,
   errorCode,
   fileKind,
   FOLDER_MODE,
@@ -24,6 +23,7 @@ import { FileCommittedCheckpoint } from './file-committed-checkpoint';
 import { FolderListingCache, prefixRange } from './file-listing-cache';
 import { damagedEntry, entryKind, openPack, packProblem } from './file-entries';
 import { HashedNames } from './file-hashed-names';
+import { StagingPool } from './file-staging-pool';
 import { fileName, identifierOf } from './file-names';
 import { buildPack } from './file-pack';
 import type {
@@ -82,18 +82,22 @@ const HIDDEN_STAGING_NAME = /^\.(.*)-(\d+)-[0-9a-f]{16}\.pack$/;
  * ```
  * <dir>/checkpointable.json               marker: {"format":"checkpointable-file-storage","version":1}
  * <dir>/committed/<name>                  one committed checkpoint: a pack file (file-pack.ts)
- * <dir>/staging/<host>-<pid>-<rand>.pack  a commit in progress
+ * <dir>/committed/.<host>-<pid>-<rand>.pack  a commit in progress, or a staging file made ahead
+ * <dir>/staging/                          where earlier versions staged; swept, otherwise unused
  * <dir>/hashed-names                      identifiers behind `~<sha256>` names (file-hashed-names.ts)
  * ```
  * An uncommitted checkpoint lives in this process's memory until it is committed; nothing
- * reaches the disk before. A commit writes the whole checkpoint as one file in `staging/`,
- * fsyncs it, and publishes it with `link()` into `committed/`, which fails when the name
- * exists, so a committed checkpoint is never replaced, also when processes race; then it
- * fsyncs `committed/`. Two fsyncs per commit, whatever the number of keys. Removal is one
- * `unlink`. Staging files of dead processes on this host are deleted on open. Folders are
- * created 0700, files 0600.
+ * reaches the disk before. A commit writes the whole checkpoint into a hidden staging file
+ * in `committed/` (made ahead of time, file-staging-pool.ts), fdatasyncs it, and publishes
+ * it with `link()` under its name, which fails when the name exists, so a committed
+ * checkpoint is never replaced, also when processes race; then it fsyncs `committed/`, a
+ * fsync concurrent commits share. Two flushes per commit, whatever the number of keys.
+ * Removal is one `unlink`. Staging files of dead processes on this host are deleted on
+ * open, the ready ones of this storage on close. Listing keeps the sorted listing of
+ * `committed/` while the folder is unchanged (file-listing-cache.ts). Folders are created
+ * 0700, files 0600.
  *
- * What it refuses (see docs/file-storage-hardening.md): linked `committed/` or `staging/`
+ * What it refuses (see docs/file-storage.md): linked `committed/` or `staging/`
  * folders (`Initialization`); links, folders, FIFOs and devices under a checkpoint's name
  * (`Deserialize`, never followed, never blocking); lengths that do not fit the file or the
  * 64 MiB header bound (`Deserialize`, before any allocation). Listing skips such entries and
@@ -125,6 +129,8 @@ export class FileStorage
   private readonly names: HashedNames;
   /** The fsyncs of `committed/`, shared by concurrent commits. */
   private readonly committedSync: GroupSync;
+  /** Empty staging files made ahead of commits. */
+  private readonly stagingPool: StagingPool;
   /** The last listing of `committed/`, sorted, reused while the folder is unchanged. */
   private readonly listing: FolderListingCache<Listing>;
   /**
@@ -152,6 +158,7 @@ export class FileStorage
     this.names = new HashedNames(dir, this.committedDir);
     this.listing = new FolderListingCache(this.committedDir);
     this.committedSync = new GroupSync(this.committedDir);
+    this.stagingPool = new StagingPool(this.committedDir, PROCESS_TAG);
   }
 
   /**
@@ -318,23 +325,20 @@ export class FileStorage
   protected async doCommit(checkpoint: FileUncommittedCheckpoint): Promise<CommittedCheckpoint> {
     const { identifier } = checkpoint;
     const target = join(this.committedDir, fileName(identifier));
-    // Staged in committed/ itself under a hidden name: the link below then stays within
-    // one folder, and the folder fsync after it covers the staging name's removal too.
-    const staging = join(
-      this.committedDir,
-      `.${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`,
-    );
     const { chunks, header } = buildPack(
       identifier,
       new Date(),
       checkpoint.values,
       checkpoint.label,
     );
+    // Staged in committed/ itself under a hidden name: the link below then stays within
+    // one folder, and the folder fsync after it covers the staging name's removal too.
+    let staging: string;
     let handle: fs.FileHandle;
     try {
-      handle = await createExclusive(staging);
+      ({ path: staging, handle } = await this.stagingPool.take());
     } catch (error) {
-      throw ioError('write', staging, error, { identifier });
+      throw ioError('write', this.stagingPool.newPath(), error, { identifier });
     }
     // The handle returned reads through this descriptor: the file it wrote, whatever
     // another process does to the name later.
@@ -642,7 +646,9 @@ export class FileStorage
     return packProblem(join(this.committedDir, name), identifier);
   }
 
-  protected async doClose(): Promise<void> {}
+  protected async doClose(): Promise<void> {
+    await this.stagingPool.close();
+  }
 }
 
 /** A listing of `committed/`: the identifiers, sorted, and the entries that are not checkpoints. */

@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  statSync,
   rmSync,
   symlinkSync,
   truncateSync,
@@ -390,12 +391,22 @@ describe('FileStorage staging inside committed/', () => {
   const hiddenStaging = (pid: number) =>
     `.${encodeURIComponent(hostname())}-${pid}-0123456789abcdef.pack`;
 
-  it('leaves no staging name behind after commits, durable or atomic', async () => {
+  it('keeps a few staging files ready while open, and leaves none behind on close', async () => {
     for (const durability of ['durable', 'atomic'] as const) {
       const dir = fresh();
       const storage = await FileStorage.openRaw(dir, { durability });
-      opened.push(storage);
       await Promise.all(Array.from({ length: 16 }, (_, i) => commit(storage, `g-${i}`, { i })));
+      const hidden = readdirSync(join(dir, 'committed')).filter((n) => n.startsWith('.'));
+      expect(hidden.length).toBeGreaterThan(0);
+      expect(hidden.length).toBeLessThanOrEqual(4);
+      for (const name of hidden) {
+        expect(name).toMatch(
+          new RegExp(`^\\.${encodeURIComponent(hostname())}-${process.pid}-[0-9a-f]{16}\\.pack$`),
+        );
+        expect(statSync(join(dir, 'committed', name)).size).toBe(0);
+      }
+      expect(await storage.checkpointIdentifiers()).toHaveLength(16);
+      await storage.close();
       expect(readdirSync(join(dir, 'committed')).sort()).toEqual(
         Array.from({ length: 16 }, (_, i) => `g-${i}`).sort(),
       );
@@ -426,12 +437,12 @@ describe('FileStorage staging inside committed/', () => {
     writeFileSync(join(dir, 'committed', '.foreign'), 'not ours');
     const seen: string[] = [];
     const storage = await FileStorage.openRaw(dir, { onDamaged: (e) => seen.push(e.name) });
-    opened.push(storage);
     await commit(storage, 'real', {});
-    expect(readdirSync(join(dir, 'committed')).sort()).toEqual(['.foreign', live, 'real'].sort());
     expect(await storage.checkpointIdentifiers()).toEqual(['real']);
     // A hidden name that is not a staging file is reported, as any foreign entry.
     expect(seen).toEqual(['.foreign']);
     expect((await storage.listDamaged()).map((d) => d.name)).toEqual(['.foreign']);
+    await storage.close();
+    expect(readdirSync(join(dir, 'committed')).sort()).toEqual(['.foreign', live, 'real'].sort());
   });
 });
