@@ -28,6 +28,8 @@ const MAGIC = Buffer.from('CPFS', 'latin1');
 const VERSION = 1;
 /** Bytes before the header JSON. */
 export const PACK_PREFIX_SIZE = 9;
+/** What the first read of a pack asks for: the prefix and, usually, the whole header. */
+const FIRST_READ_BYTES = 16 * 1024;
 /**
  * The longest header written or read: 64 MiB, room for about a million keys of average
  * length. A length field above it is damage, refused before anything is allocated.
@@ -124,7 +126,10 @@ export async function readPackHeader(
       { cause },
     );
   if (fileSize < PACK_PREFIX_SIZE) throw bad('it is shorter than a header');
-  const prefix = await readAt(0, PACK_PREFIX_SIZE);
+  // One read usually brings the prefix and the whole header: a pack is summarized and
+  // loaded with a single read call.
+  const first = await readAt(0, Math.min(fileSize, FIRST_READ_BYTES));
+  const prefix = first.subarray(0, PACK_PREFIX_SIZE);
   if (!MAGIC.equals(prefix.subarray(0, 4))) throw bad('it does not start with "CPFS"');
   if (prefix[4] !== VERSION) {
     throw bad(
@@ -138,11 +143,13 @@ export async function readPackHeader(
   if (headerLength > MAX_HEADER_BYTES) {
     throw bad(`its header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
+  const headerBytes =
+    dataStart <= first.length
+      ? first.subarray(PACK_PREFIX_SIZE, dataStart)
+      : await readAt(PACK_PREFIX_SIZE, headerLength);
   let parsed: { identifier?: unknown; createdAt?: unknown; keys?: unknown; label?: unknown };
   try {
-    parsed = JSON.parse(
-      (await readAt(PACK_PREFIX_SIZE, headerLength)).toString('utf8'),
-    ) as typeof parsed;
+    parsed = JSON.parse(headerBytes.toString('utf8')) as typeof parsed;
   } catch (error) {
     throw bad('its header is not valid JSON', error);
   }
