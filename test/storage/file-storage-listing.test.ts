@@ -174,6 +174,14 @@ describe('FileStorage summarizeCheckpoints', () => {
     expect(summaries[1].label).toBeUndefined();
   });
 
+  it('summarizes a checkpoint stored under a hashed name', async () => {
+    const storage = await openRaw(fresh());
+    const long = 'long-'.repeat(50);
+    await commit(storage, long, { k: 1 }, 'long one');
+    const { summaries } = await storage.summarizeCheckpoints([long]);
+    expect(summaries).toMatchObject([{ identifier: long, keys: ['k'], label: 'long one' }]);
+  });
+
   it('keeps the order asked with more checkpoints than it reads at once', async () => {
     const dir = fresh();
     const storage = await openRaw(dir);
