@@ -419,6 +419,23 @@ export class FileStorage
   }
 
   /**
+   * The committed identifiers, sorted, from the listing of `committed/` kept while the
+   * folder is unchanged (see {@link FileStorage.checkpointIdentifiersWithPrefix}).
+   * @throws {CheckpointError} `Io` when `committed/` cannot be listed; `Released` once closed
+   *
+   * @example
+   * ```ts
+   * const identifiers = await storage.checkpointIdentifiers();
+   * ```
+   */
+  override async checkpointIdentifiers(): Promise<string[]> {
+    this.assertOpen();
+    // Sorted when it was read: checking the order again would compare every pair of
+    // neighbours, which for long shared prefixes costs more than the copy.
+    return this.doList();
+  }
+
+  /**
    * The committed identifiers starting with `prefix`, in order (see {@link PrefixListing}),
    * found by binary search in the sorted listing of `committed/`. The listing is read once
    * and reused while the folder is unchanged (one `stat` per call; see
