@@ -366,8 +366,14 @@ export class FileStorage
       }
       published = true;
     } finally {
-      await fs.unlink(staging).catch(() => undefined);
-      if (!published) await handle.close();
+      const unlinked = fs.unlink(staging).catch(() => undefined);
+      // Once published, the staging name's removal runs beside the folder fsync: should it
+      // miss that fsync and a power cut bring the name back, it is a second name of the
+      // committed file, which the sweep on open deletes.
+      if (!published) {
+        await unlinked;
+        await handle.close();
+      }
     }
     if (this.isDurable) {
       try {
