@@ -60,10 +60,15 @@ export class FolderListingCache<T> {
  * How much older than the start of a listing the folder's last change must be for the
  * listing to be trusted: more than the tick of the kernel's file-time clock (at most 10 ms
  * at 100 Hz) with room to spare.
+ *
+ * @example
+ * ```ts
+ * await new Promise((r) => setTimeout(r, RACY_MARGIN_MS + 50)); // the next listing is kept
+ * ```
  */
 export const RACY_MARGIN_MS = 100;
 /** The same for file systems whose stamps are whole seconds (FAT keeps two). */
-export const RACY_MARGIN_COARSE_MS = 2_500;
+const RACY_MARGIN_COARSE_MS = 2_500;
 
 function stampOf(stat: BigIntStats): string {
   return `${stat.dev}:${stat.ino}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.size}`;

@@ -3,6 +3,9 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createExclusive } from './durable-fs';
 
+/** Files kept ready: enough for a burst of concurrent commits to find most of them made. */
+const STAGING_POOL_SIZE = 4;
+
 /**
  * Empty staging files FileStorage creates ahead of its commits, hidden in `committed/`.
  *
@@ -88,9 +91,6 @@ export class StagingPool {
     await Promise.all(this.ready.splice(0).map(({ path, handle }) => discardFile(path, handle)));
   }
 }
-
-/** Files kept ready: enough for a burst of concurrent commits to find most of them made. */
-export const STAGING_POOL_SIZE = 4;
 
 async function discardFile(path: string, handle: fs.FileHandle): Promise<void> {
   await handle.close().catch(() => undefined);
