@@ -12,6 +12,7 @@
 import { type Budget } from './harness';
 import { notMeasured, rerender, runMeta, writeResults, type Row } from './report';
 import { codecBenchmarks } from './workloads/codec';
+import { fileMetadataListingBenchmarks } from './workloads/file-listing';
 import { fileCommitBenchmarks, fileListingBenchmark } from './workloads/file-storage';
 import { largeValueBenchmark } from './workloads/large-value';
 import { optionalBenchmarks } from './workloads/optional';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     { name: 'codec', run: () => codecBenchmarks(cpu) },
     { name: 'file-commit', run: () => fileCommitBenchmarks(io) },
     { name: 'file-listing', run: () => fileListingBenchmark(cpu, 10_000) },
+    { name: 'file-listing-metadata', run: () => fileMetadataListingBenchmarks(cpu, 10_000) },
     ...optionalBenchmarks({ cpu, io, quick }),
     { name: 'telemetry', run: () => telemetryBenchmarks({ cpu, io }) },
     { name: 'langgraph', run: () => langgraphBenchmarks({ cpu, io }) },

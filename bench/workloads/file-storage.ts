@@ -182,8 +182,83 @@ export async function fileCommitBenchmarks(budget: Budget): Promise<Row[]> {
       scratch.dispose();
     }
   }
+  rows.push(...(await smallCommitFloorRows(budget)));
   rows.push(...(await manyKeysCommitRows(budget)), ...(await heldHandleReadRows(budget)));
   return rows;
+}
+
+/**
+ * Small durable commits against the floor of any durable store on this disk: appending the
+ * same bytes to a file that is already open, then fdatasync (what a database's write-ahead
+ * log does per transaction). One commit at a time, p50; then sixteen in flight, whose
+ * throughput shows whether concurrent commits share their fsyncs.
+ */
+export async function smallCommitFloorRows(budget: Budget): Promise<Row[]> {
+  const bytes = randomBytes(1024);
+  const root = mkdtempSync(join(tmpdir(), 'cp-bench-floor-'));
+  const log = await fs.open(join(root, 'floor.log'), 'a', 0o600);
+  let storage: Storage | undefined;
+  let round = 0;
+  let n = 0;
+  try {
+    const hooks = {
+      beforeRound: async () => {
+        await storage?.close();
+        storage = await FileStorage.open(join(root, `s${round++}`), { durability: 'durable' });
+      },
+    };
+    const single = await compare(
+      () => commitOne(storage!, `c-${n++}`, bytes),
+      {
+        floor: async () => {
+          await log.write(bytes);
+          await log.datasync();
+        },
+      },
+      budget,
+      hooks,
+    );
+    const sixteen = await compare(
+      () => Promise.all(Array.from({ length: 16 }, () => commitOne(storage!, `c-${n++}`, bytes))),
+      {
+        sequential: async () => {
+          for (let i = 0; i < 16; i++) await commitOne(storage!, `c-${n++}`, bytes);
+        },
+      },
+      budget,
+      hooks,
+    );
+    const perSecond = (ms: number, commits: number) => (1000 * commits) / ms;
+    return [
+      ratioRow({
+        name: 'durable FileStorage commit of 1 KiB, one at a time, p50',
+        value: single.subjectMs,
+        unit: 'ms',
+        baselineName: 'append 1 KiB to an open file + fdatasync',
+        baseline: single.baselineMs.floor,
+        ratio: single.ratio.floor,
+        maxRatio: 3,
+      }),
+      {
+        ...ratioRow({
+          name: 'durable FileStorage commits of 1 KiB, 16 in flight, throughput',
+          value: perSecond(sixteen.subjectMs, 16),
+          unit: 'commits/s',
+          baselineName: 'the same commits one at a time',
+          baseline: perSecond(sixteen.baselineMs.sequential, 16),
+          ratio: 1 / sixteen.ratio.sequential,
+          maxRatio: null,
+          targetText: '>= 4x',
+          note: 'ratio is throughput in flight / throughput one at a time',
+        }),
+        met: 1 / sixteen.ratio.sequential >= 4,
+      },
+    ];
+  } finally {
+    await storage?.close();
+    await log.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /**

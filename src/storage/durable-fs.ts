@@ -238,7 +238,10 @@ export async function syncFolder(path: string): Promise<void> {
   try {
     await handle.sync();
   } finally {
-    await handle.close();
+    // Not waited for: the fsync is what the caller waits for, and a commit one at a time
+    // saves a round trip to the file-system thread pool. Closing a folder cannot fail in
+    // a way that matters to the data.
+    handle.close().catch(() => undefined);
   }
 }
 
@@ -286,4 +289,52 @@ export function ioError(
       cause: error,
     },
   );
+}
+
+/**
+ * Folder fsyncs shared by concurrent commits (group commit). A commit that asks for one
+ * after its link waits for a sync that starts after it asked: the one running now may have
+ * started before its link and does not cover it, so it waits for the next, which every
+ * commit asking meanwhile shares. Sixteen commits in flight then cost about two folder
+ * fsyncs, not sixteen.
+ *
+ * @example
+ * ```ts
+ * const committed = new GroupSync('/var/cp/committed');
+ * await fs.link(staging, target);
+ * await committed.sync(); // the link is durable
+ * ```
+ */
+export class GroupSync {
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
+  /** @param folder the folder whose list of names is made durable */
+  constructor(private readonly folder: string) {}
+
+  /**
+   * Resolves once a fsync of the folder that started after this call has finished.
+   * @throws the Node.js error of that fsync
+   */
+  sync(): Promise<void> {
+    if (this.running === undefined) return this.start();
+    this.queued ??= this.running.then(
+      () => this.startQueued(),
+      () => this.startQueued(),
+    );
+    return this.queued;
+  }
+
+  private startQueued(): Promise<void> {
+    this.queued = undefined;
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    const run = syncFolder(this.folder).finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
 }

@@ -38,7 +38,7 @@ export class FileCommittedCheckpoint extends BaseCommittedCheckpoint {
     private readonly handle: fs.FileHandle,
     private readonly header: PackHeader,
   ) {
-    super(header.identifier, new Date(header.createdAt));
+    super(header.identifier, new Date(header.createdAt), header.label);
   }
 
   protected async readBytes(key: string): Promise<Uint8Array> {

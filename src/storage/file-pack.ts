@@ -1,4 +1,5 @@
 import { CheckpointError, quote } from '../errors';
+import { MAX_LABEL_LENGTH } from './checkpoint-summaries';
 
 /**
  * The file FileStorage keeps one committed checkpoint in, format version 1:
@@ -10,8 +11,10 @@ import { CheckpointError, quote } from '../errors';
  * 5       4     H = byte length of the header, unsigned 32-bit little-endian
  * 9       H     header, UTF-8 JSON:
  *               {"identifier": "order 42", "createdAt": "2026-11-25T11:00:00.000Z",
- *                "keys": [["order", 0, 812], ["customer", 812, 95]]}
- *               each key with the offset (from the end of the header) and length of its value
+ *                "keys": [["order", 0, 812], ["customer", 812, 95]], "label": "..."}
+ *               each key with the offset (from the end of the header) and length of its
+ *               value; "label" is optional (absent when the writer set none, and in packs
+ *               written before labels existed), a string of at most 65,536 characters
  * 9+H     ...   the values, back to back, exactly as the storage was given them
  * ```
  *
@@ -25,6 +28,8 @@ const MAGIC = Buffer.from('CPFS', 'latin1');
 const VERSION = 1;
 /** Bytes before the header JSON. */
 export const PACK_PREFIX_SIZE = 9;
+/** What the first read of a pack asks for: the prefix and, usually, the whole header. */
+const FIRST_READ_BYTES = 16 * 1024;
 /**
  * The longest header written or read: 64 MiB, room for about a million keys of average
  * length. A length field above it is damage, refused before anything is allocated.
@@ -39,6 +44,8 @@ export interface PackHeader {
   readonly keys: ReadonlyMap<string, readonly [number, number]>;
   /** Where the values start in the file. */
   readonly dataStart: number;
+  /** The label its writer set, if any. */
+  readonly label?: string;
 }
 
 /**
@@ -49,7 +56,7 @@ export interface PackHeader {
  *
  * @example
  * ```ts
- * const { chunks, header } = buildPack('order 42', new Date(), new Map([['order', bytes]]));
+ * const { chunks, header } = buildPack('order 42', new Date(), new Map([['order', bytes]]), 'v1');
  * await writeChunks(await createExclusive(path), chunks);
  * ```
  */
@@ -57,6 +64,7 @@ export function buildPack(
   identifier: string,
   createdAt: Date,
   values: ReadonlyMap<string, Uint8Array>,
+  label?: string,
 ): { chunks: Uint8Array[]; header: PackHeader } {
   const entries: [string, number, number][] = [];
   const keys = new Map<string, readonly [number, number]>();
@@ -67,7 +75,11 @@ export function buildPack(
     offset += bytes.byteLength;
   }
   const iso = createdAt.toISOString();
-  const text = Buffer.from(JSON.stringify({ identifier, createdAt: iso, keys: entries }), 'utf8');
+  const fields = label === undefined ? {} : { label };
+  const text = Buffer.from(
+    JSON.stringify({ identifier, createdAt: iso, keys: entries, ...fields }),
+    'utf8',
+  );
   if (text.length > MAX_HEADER_BYTES) {
     throw new CheckpointError(
       'Serialize',
@@ -81,7 +93,13 @@ export function buildPack(
   prefix.writeUInt32LE(text.length, 5);
   return {
     chunks: [prefix, text, ...values.values()],
-    header: { identifier, createdAt: iso, keys, dataStart: PACK_PREFIX_SIZE + text.length },
+    header: {
+      identifier,
+      createdAt: iso,
+      keys,
+      dataStart: PACK_PREFIX_SIZE + text.length,
+      ...fields,
+    },
   };
 }
 
@@ -108,7 +126,10 @@ export async function readPackHeader(
       { cause },
     );
   if (fileSize < PACK_PREFIX_SIZE) throw bad('it is shorter than a header');
-  const prefix = await readAt(0, PACK_PREFIX_SIZE);
+  // One read usually brings the prefix and the whole header: a pack is summarized and
+  // loaded with a single read call.
+  const first = await readAt(0, Math.min(fileSize, FIRST_READ_BYTES));
+  const prefix = first.subarray(0, PACK_PREFIX_SIZE);
   if (!MAGIC.equals(prefix.subarray(0, 4))) throw bad('it does not start with "CPFS"');
   if (prefix[4] !== VERSION) {
     throw bad(
@@ -122,17 +143,29 @@ export async function readPackHeader(
   if (headerLength > MAX_HEADER_BYTES) {
     throw bad(`its header length ${headerLength} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
-  let parsed: { identifier?: unknown; createdAt?: unknown; keys?: unknown };
+  const headerBytes =
+    dataStart <= first.length
+      ? first.subarray(PACK_PREFIX_SIZE, dataStart)
+      : await readAt(PACK_PREFIX_SIZE, headerLength);
+  let parsed: { identifier?: unknown; createdAt?: unknown; keys?: unknown; label?: unknown };
   try {
-    parsed = JSON.parse(
-      (await readAt(PACK_PREFIX_SIZE, headerLength)).toString('utf8'),
-    ) as typeof parsed;
+    parsed = JSON.parse(headerBytes.toString('utf8')) as typeof parsed;
   } catch (error) {
     throw bad('its header is not valid JSON', error);
   }
-  const { identifier, createdAt, keys } = parsed ?? {};
+  const { identifier, createdAt, keys, label } = parsed ?? {};
   if (typeof identifier !== 'string' || typeof createdAt !== 'string' || !Array.isArray(keys)) {
     throw bad('its header lacks the identifier, the creation time or the keys');
+  }
+  if (Number.isNaN(Date.parse(createdAt))) {
+    throw bad(`its header's creation time ${quote(createdAt.slice(0, 40))} is not a date`);
+  }
+  if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL_LENGTH)) {
+    throw bad(
+      typeof label === 'string'
+        ? `its label is ${label.length} characters long, more than the ${MAX_LABEL_LENGTH} a label holds`
+        : `its label is ${label === null ? 'null' : typeof label}, not a string`,
+    );
   }
   const index = new Map<string, readonly [number, number]>();
   let end = 0;
@@ -157,5 +190,11 @@ export async function readPackHeader(
   if (dataStart + end !== fileSize) {
     throw bad(`it holds ${fileSize - dataStart} bytes of values where its header lists ${end}`);
   }
-  return { identifier, createdAt, keys: index, dataStart };
+  return {
+    identifier,
+    createdAt,
+    keys: index,
+    dataStart,
+    ...(label === undefined ? {} : { label }),
+  };
 }

@@ -7,10 +7,10 @@ import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
 import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
 import {
-  createExclusive,
   errorCode,
   fileKind,
   FOLDER_MODE,
+  GroupSync,
   ioError,
   openRegularFile,
   readExactly,
@@ -20,12 +20,20 @@ import {
   WRITE_MAX_BYTES,
 } from './durable-fs';
 import { FileCommittedCheckpoint } from './file-committed-checkpoint';
+import { FolderListingCache, prefixRange } from './file-listing-cache';
 import { damagedEntry, entryKind, openPack, packProblem } from './file-entries';
 import { HashedNames } from './file-hashed-names';
+import { StagingPool } from './file-staging-pool';
 import { fileName, identifierOf } from './file-names';
 import { buildPack } from './file-pack';
-import { nameProblem } from './names';
-import type { CommittedCheckpoint, Storage } from './storage';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from './checkpoint-summaries';
+import { assertValidName, nameProblem, sortNames } from './names';
+import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from './prefix-listing';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
 
 /**
  * How hard FileStorage works to survive a crash:
@@ -59,7 +67,13 @@ const MARKER_CONTENT = { format: 'checkpointable-file-storage', version: 1 };
 const MARKER_TEMP = /^\.checkpointable\.json\.[0-9a-f]+$/;
 /** This process's tag on staging files, so a later open can tell live work from dead. */
 const PROCESS_TAG = `${encodeURIComponent(hostname())}-${process.pid}`;
+/** A staging file in `staging/`, as versions before staging in `committed/` wrote them. */
 const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
+/**
+ * A commit in progress in `committed/`: hidden (a leading `.`, which no checkpoint's file
+ * name has) and tagged with its writer's host and pid.
+ */
+const HIDDEN_STAGING_NAME = /^\.(.*)-(\d+)-[0-9a-f]{16}\.pack$/;
 
 /**
  * Checkpoints in a folder on the local disk: the embedded default.
@@ -68,18 +82,22 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * ```
  * <dir>/checkpointable.json               marker: {"format":"checkpointable-file-storage","version":1}
  * <dir>/committed/<name>                  one committed checkpoint: a pack file (file-pack.ts)
- * <dir>/staging/<host>-<pid>-<rand>.pack  a commit in progress
+ * <dir>/committed/.<host>-<pid>-<rand>.pack  a commit in progress, or a staging file made ahead
+ * <dir>/staging/                          where earlier versions staged; swept, otherwise unused
  * <dir>/hashed-names                      identifiers behind `~<sha256>` names (file-hashed-names.ts)
  * ```
  * An uncommitted checkpoint lives in this process's memory until it is committed; nothing
- * reaches the disk before. A commit writes the whole checkpoint as one file in `staging/`,
- * fsyncs it, and publishes it with `link()` into `committed/`, which fails when the name
- * exists, so a committed checkpoint is never replaced, also when processes race; then it
- * fsyncs `committed/`. Two fsyncs per commit, whatever the number of keys. Removal is one
- * `unlink`. Staging files of dead processes on this host are deleted on open. Folders are
- * created 0700, files 0600.
+ * reaches the disk before. A commit writes the whole checkpoint into a hidden staging file
+ * in `committed/` (made ahead of time, file-staging-pool.ts), fdatasyncs it, and publishes
+ * it with `link()` under its name, which fails when the name exists, so a committed
+ * checkpoint is never replaced, also when processes race; then it fsyncs `committed/`, a
+ * fsync concurrent commits share. Two flushes per commit, whatever the number of keys.
+ * Removal is one `unlink`. Staging files of dead processes on this host are deleted on
+ * open, the ready ones of this storage on close. Listing keeps the sorted listing of
+ * `committed/` while the folder is unchanged (file-listing-cache.ts). Folders are created
+ * 0700, files 0600.
  *
- * What it refuses (see docs/file-storage-hardening.md): linked `committed/` or `staging/`
+ * What it refuses (see docs/file-storage.md): linked `committed/` or `staging/`
  * folders (`Initialization`); links, folders, FIFOs and devices under a checkpoint's name
  * (`Deserialize`, never followed, never blocking); lengths that do not fit the file or the
  * 64 MiB header bound (`Deserialize`, before any allocation). Listing skips such entries and
@@ -97,7 +115,10 @@ const STAGING_NAME = /^(.*)-(\d+)-[0-9a-f]+\.pack$/;
  * await (await storage.commitCheckpoint(draft)).release();
  * ```
  */
-export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
+export class FileStorage
+  extends BaseStorage<FileUncommittedCheckpoint>
+  implements SummaryListing, PrefixListing
+{
   protected readonly storageName = 'FileStorage';
   /** The store's folder, absolute. */
   readonly dir: string;
@@ -106,6 +127,21 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   private readonly committedDir: string;
   private readonly stagingDir: string;
   private readonly names: HashedNames;
+  /** The fsyncs of `committed/`, shared by concurrent commits. */
+  private readonly committedSync: GroupSync;
+  /** Empty staging files made ahead of commits. */
+  private readonly stagingPool: StagingPool;
+  /** The last listing of `committed/`, sorted, reused while the folder is unchanged. */
+  private readonly listing: FolderListingCache<Listing>;
+  /**
+   * Summaries read while `committed/` showed the listing `summarized.listing`: valid as long
+   * as the listing cache hands out that same listing, since an unchanged folder holds the
+   * same, never rewritten, pack files.
+   */
+  private summarized: { listing: Listing; byIdentifier: Map<string, CheckpointSummary> } = {
+    listing: { identifiers: [], damaged: [] },
+    byIdentifier: new Map(),
+  };
   /** The most bytes one write call is given; lowered by tests only. @internal */
   writeMaxBytes = WRITE_MAX_BYTES;
 
@@ -120,6 +156,9 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     this.committedDir = join(dir, 'committed');
     this.stagingDir = join(dir, 'staging');
     this.names = new HashedNames(dir, this.committedDir);
+    this.listing = new FolderListingCache(this.committedDir);
+    this.committedSync = new GroupSync(this.committedDir);
+    this.stagingPool = new StagingPool(this.committedDir, PROCESS_TAG);
   }
 
   /**
@@ -246,15 +285,22 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     }
   }
 
-  /** Deletes the staging files that dead processes on this host left behind. */
+  /**
+   * Deletes the staging files that dead processes on this host left behind: hidden names in
+   * `committed/`, and files in `staging/`, where earlier versions staged.
+   */
   private async sweep(): Promise<void> {
     const myHost = encodeURIComponent(hostname());
-    for (const name of await readdirOrEmpty(this.stagingDir)) {
-      const match = STAGING_NAME.exec(name);
-      if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
-      // unlink removes a name inside staging/ only (a link itself, never its target).
-      await fs.unlink(join(this.stagingDir, name)).catch(() => undefined);
-    }
+    const sweepIn = async (folder: string, pattern: RegExp) => {
+      for (const name of await readdirOrEmpty(folder)) {
+        const match = pattern.exec(name);
+        if (match === null || match[1] !== myHost || isAlive(Number(match[2]))) continue;
+        // unlink removes a name inside the folder only (a link itself, never its target).
+        await fs.unlink(join(folder, name)).catch(() => undefined);
+      }
+    };
+    await sweepIn(this.committedDir, HIDDEN_STAGING_NAME);
+    await sweepIn(this.stagingDir, STAGING_NAME);
   }
 
   /** @internal */
@@ -262,7 +308,13 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     return this.durability === 'durable';
   }
 
-  protected async doCreate(identifier: string): Promise<FileUncommittedCheckpoint> {
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions,
+  ): Promise<FileUncommittedCheckpoint> {
+    // The commit's link() refuses an existing name atomically, so the early look is only a
+    // courtesy to writers that fill the handle over time; one-shot writers skip it.
+    if (options.checkExists === false) return new FileUncommittedCheckpoint(identifier, this);
     const target = join(this.committedDir, fileName(identifier));
     const kind = await entryKind(target, identifier);
     if (kind === 'file') throw alreadyCommitted(identifier);
@@ -273,13 +325,20 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
   protected async doCommit(checkpoint: FileUncommittedCheckpoint): Promise<CommittedCheckpoint> {
     const { identifier } = checkpoint;
     const target = join(this.committedDir, fileName(identifier));
-    const staging = join(this.stagingDir, `${PROCESS_TAG}-${randomBytes(8).toString('hex')}.pack`);
-    const { chunks, header } = buildPack(identifier, new Date(), checkpoint.values);
+    const { chunks, header } = buildPack(
+      identifier,
+      new Date(),
+      checkpoint.values,
+      checkpoint.label,
+    );
+    // Staged in committed/ itself under a hidden name: the link below then stays within
+    // one folder, and the folder fsync after it covers the staging name's removal too.
+    let staging: string;
     let handle: fs.FileHandle;
     try {
-      handle = await createExclusive(staging);
+      ({ path: staging, handle } = await this.stagingPool.take());
     } catch (error) {
-      throw ioError('write', staging, error, { identifier });
+      throw ioError('write', this.stagingPool.newPath(), error, { identifier });
     }
     // The handle returned reads through this descriptor: the file it wrote, whatever
     // another process does to the name later.
@@ -287,7 +346,9 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     try {
       try {
         await writeChunks(handle, chunks, this.writeMaxBytes);
-        if (this.isDurable) await handle.sync();
+        // fdatasync: the data and what reading it back needs (the size), before the name
+        // is published; the name itself is made durable by the folder's fsync below.
+        if (this.isDurable) await handle.datasync();
       } catch (error) {
         throw ioError('write', staging, error, { identifier });
       }
@@ -305,12 +366,18 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       }
       published = true;
     } finally {
-      await fs.unlink(staging).catch(() => undefined);
-      if (!published) await handle.close();
+      const unlinked = fs.unlink(staging).catch(() => undefined);
+      // Once published, the staging name's removal runs beside the folder fsync: should it
+      // miss that fsync and a power cut bring the name back, it is a second name of the
+      // committed file, which the sweep on open deletes.
+      if (!published) {
+        await unlinked;
+        await handle.close();
+      }
     }
     if (this.isDurable) {
       try {
-        await syncFolder(this.committedDir);
+        await this.committedSync.sync();
       } catch (error) {
         await handle.close();
         throw ioError('make the commit durable in', this.committedDir, error, { identifier });
@@ -331,11 +398,7 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     // bindings, which use the handle's identifier, would vouch for it.
     if (header.identifier !== identifier) {
       await handle.close();
-      throw new CheckpointError(
-        'Integrity',
-        `The file of checkpoint ${quote(identifier)} (${path}) holds checkpoint ${quote(header.identifier)}: it was moved or copied there. Restore the right file from a backup or remove the checkpoint.`,
-        { identifier },
-      );
+      throw movedPack(identifier, path, header.identifier);
     }
     return new FileCommittedCheckpoint(path, handle, header);
   }
@@ -350,17 +413,82 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
       throw ioError('remove', path, error, { identifier });
     }
     try {
-      if (this.isDurable) await syncFolder(this.committedDir);
+      if (this.isDurable) await this.committedSync.sync();
     } catch (error) {
       throw ioError('make the removal durable in', this.committedDir, error, { identifier });
     }
   }
 
   protected async doList(): Promise<string[]> {
-    const { identifiers, damaged } = await this.scan(false);
+    // A copy: the cached listing is shared by later calls.
+    return [...(await this.listed()).identifiers];
+  }
+
+  /**
+   * The committed identifiers, sorted, from the listing of `committed/` kept while the
+   * folder is unchanged (see {@link FileStorage.checkpointIdentifiersWithPrefix}).
+   * @throws {CheckpointError} `Io` when `committed/` cannot be listed; `Released` once closed
+   *
+   * @example
+   * ```ts
+   * const identifiers = await storage.checkpointIdentifiers();
+   * ```
+   */
+  override async checkpointIdentifiers(): Promise<string[]> {
+    this.assertOpen();
+    // Sorted when it was read: checking the order again would compare every pair of
+    // neighbours, which for long shared prefixes costs more than the copy.
+    return this.doList();
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in order (see {@link PrefixListing}),
+   * found by binary search in the sorted listing of `committed/`. The listing is read once
+   * and reused while the folder is unchanged (one `stat` per call; see
+   * file-listing-cache.ts), so a series' latest checkpoint among 10,000 costs microseconds
+   * and does not depend on how many other checkpoints the folder holds. Entries that are not
+   * checkpoints are reported through `onDamaged`, as by `checkpointIdentifiers()`.
+   * @throws {CheckpointError} `Other` for a bad option; `Io` when `committed/` cannot be
+   *   listed; `Released` once closed
+   *
+   * @example
+   * ```ts
+   * const [latest] = await storage.checkpointIdentifiersWithPrefix('@series:orders:', {
+   *   descending: true,
+   *   limit: 1,
+   * });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options: PrefixListingOptions = {},
+  ): Promise<string[]> {
+    this.assertOpen();
+    if (typeof prefix !== 'string') {
+      throw new CheckpointError(
+        'Other',
+        `Listing identifiers with prefix ${String(prefix)}: the prefix is a string, such as "@series:orders:".`,
+      );
+    }
+    selectWithPrefix([], prefix, options); // checks the options as every listing does
+    const { before, limit = Infinity, descending = false } = options;
+    const { identifiers } = await this.listed();
+    const [from, to] = prefixRange(identifiers, prefix, before);
+    const count = Math.min(limit, to - from);
+    return descending
+      ? identifiers.slice(to - count, to).reverse()
+      : identifiers.slice(from, from + count);
+  }
+
+  /**
+   * The sorted listing of `committed/`, from the cache when the folder is unchanged, its
+   * damaged entries reported through `onDamaged`.
+   */
+  private async listed(): Promise<Listing> {
+    const listing = await this.cachedListing();
     const { onDamaged } = this.options;
     if (onDamaged !== undefined) {
-      for (const entry of damaged) {
+      for (const entry of listing.damaged) {
         try {
           onDamaged(entry);
         } catch (error) {
@@ -372,8 +500,102 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
         }
       }
     }
-    // Sorted here, so the base class's sort finds one sorted run and only checks it.
-    return sortSharingPrefix(identifiers);
+    return listing;
+  }
+
+  /** The sorted listing of `committed/`, from the cache when the folder is unchanged. */
+  private async cachedListing(): Promise<Listing> {
+    try {
+      return await this.listing.get(async () => {
+        const { identifiers, damaged } = await this.scan(false);
+        return { identifiers: sortSharingPrefix(identifiers), damaged };
+      });
+    } catch (error) {
+      if (error instanceof CheckpointError) throw error;
+      throw ioError('list', this.committedDir, error);
+    }
+  }
+
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}), read from the pack headers alone: keys, value sizes, creation
+   * time and label, never a value. Up to 16 packs are read at once. A pack whose header is
+   * damaged (or that holds another checkpoint, or is not a regular file) is reported in
+   * `damaged` with the error loading it raises; a checkpoint that is not committed is left
+   * out. Values are verified when they are read, by the wrappers, not here.
+   * @throws {CheckpointError} `InvalidIdentifier` for an identifier outside the grammar;
+   *   `Io` when the file system fails; `Released` once closed
+   *
+   * @example
+   * ```ts
+   * const { summaries, damaged } = await storage.summarizeCheckpoints(['order-42', 'order-43']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    for (const identifier of identifiers) assertValidName('identifier', identifier);
+    const listing = await this.cachedListing();
+    if (this.summarized.listing !== listing) this.summarized = { listing, byIdentifier: new Map() };
+    const known = this.summarized.byIdentifier;
+    const results: (CheckpointSummary | CheckpointError | undefined)[] = new Array(
+      identifiers.length,
+    );
+    let next = 0;
+    const worker = async () => {
+      while (next < identifiers.length) {
+        const i = next++;
+        const cached = known.get(identifiers[i]);
+        if (cached !== undefined) {
+          results[i] = cached;
+          continue;
+        }
+        const result = await this.summarize(identifiers[i]);
+        results[i] = result;
+        if (result !== undefined && !(result instanceof CheckpointError)) {
+          known.set(identifiers[i], result);
+        }
+      }
+    };
+    const workers = Math.min(PARALLEL_SUMMARIES, identifiers.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    const out: CheckpointSummaries = { summaries: [], damaged: [] };
+    results.forEach((result, i) => {
+      if (result instanceof CheckpointError) {
+        out.damaged.push({ identifier: identifiers[i], error: result });
+      } else if (result !== undefined) {
+        // A copy, so that a caller changing it changes no cached summary.
+        out.summaries.push({ ...result, keys: [...result.keys], sizes: new Map(result.sizes) });
+      }
+    });
+    return out;
+  }
+
+  /** One pack's summary; the damage error when its header cannot be read; undefined when absent. */
+  private async summarize(
+    identifier: string,
+  ): Promise<CheckpointSummary | CheckpointError | undefined> {
+    const path = join(this.committedDir, fileName(identifier));
+    let opened;
+    try {
+      opened = await openPack(path, identifier);
+    } catch (error) {
+      if (error instanceof CheckpointError && error.kind === 'Deserialize') return error;
+      throw error;
+    }
+    if (opened === undefined) return undefined;
+    const { handle, header } = opened;
+    await handle.close();
+    if (header.identifier !== identifier) return movedPack(identifier, path, header.identifier);
+    const sizes = new Map<string, number>();
+    for (const [key, [, length]] of header.keys) sizes.set(key, length);
+    const summary: { -readonly [K in keyof CheckpointSummary]: CheckpointSummary[K] } = {
+      identifier,
+      createdAt: new Date(header.createdAt),
+      keys: sortNames([...sizes.keys()]),
+      sizes,
+    };
+    if (header.label !== undefined) summary.label = header.label;
+    return summary;
   }
 
   /**
@@ -411,7 +633,9 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     for (const entry of entries) {
       const { name } = entry;
       // The kernel's entry type, read with the names: no extra system call.
-      if (!entry.isFile()) {
+      if (entry.isFile() && HIDDEN_STAGING_NAME.test(name)) {
+        continue; // a commit in progress (or a dead one, swept on open): not a checkpoint yet
+      } else if (!entry.isFile()) {
         damaged.push({ name, reason: `it is ${fileKind(entry)}, not a checkpoint file` });
       } else if (name.startsWith('~')) {
         hashed.push(name);
@@ -445,7 +669,15 @@ export class FileStorage extends BaseStorage<FileUncommittedCheckpoint> {
     return packProblem(join(this.committedDir, name), identifier);
   }
 
-  protected async doClose(): Promise<void> {}
+  protected async doClose(): Promise<void> {
+    await this.stagingPool.close();
+  }
+}
+
+/** A listing of `committed/`: the identifiers, sorted, and the entries that are not checkpoints. */
+interface Listing {
+  readonly identifiers: readonly string[];
+  readonly damaged: readonly DamagedEntry[];
 }
 
 /** An entry of `committed/` that is not a readable checkpoint; see {@link FileStorage.listDamaged}. */
@@ -461,6 +693,18 @@ export interface DamagedEntry {
  * the commit writes them as one file, so a crash before commit leaves nothing on disk.
  */
 export class FileUncommittedCheckpoint extends BufferedUncommittedCheckpoint {}
+
+/** Packs whose headers {@link FileStorage.summarizeCheckpoints} reads at once. */
+const PARALLEL_SUMMARIES = 16;
+
+/** The `Integrity` error for a pack that holds another checkpoint than its name says. */
+function movedPack(identifier: string, path: string, holds: string): CheckpointError {
+  return new CheckpointError(
+    'Integrity',
+    `The file of checkpoint ${quote(identifier)} (${path}) holds checkpoint ${quote(holds)}: it was moved or copied there. Restore the right file from a backup or remove the checkpoint.`,
+    { identifier },
+  );
+}
 
 /**
  * `names` in the order of sortNames (UTF-16 code units), faster when they share a long

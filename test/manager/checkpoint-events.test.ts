@@ -137,21 +137,43 @@ describe('listing skips and reports what it cannot read', () => {
     }
   });
 
-  /** Flips one byte near the end of a checkpoint's pack: inside its last value. */
-  function damage(identifier: string) {
+  /** Flips the last byte of the value under `key` in a checkpoint's pack. */
+  function damageValue(identifier: string, key: string) {
     const path = join(dir, 'committed', identifier);
     const pack = readFileSync(path);
-    pack[pack.length - 3] ^= 0xff;
+    const headerLength = pack.readUInt32LE(5);
+    const header = JSON.parse(pack.subarray(9, 9 + headerLength).toString('utf8')) as {
+      keys: [string, number, number][];
+    };
+    const [, offset, length] = header.keys.find(([k]) => k === key)!;
+    pack[9 + headerLength + offset + length - 1] ^= 0xff;
+    writeFileSync(path, pack);
+  }
+
+  /** Breaks the header JSON of a checkpoint's pack: what listing reads. */
+  function damageHeader(identifier: string) {
+    const path = join(dir, 'committed', identifier);
+    const pack = readFileSync(path);
+    pack[9] = 0x21; // the header's opening brace becomes "!"
     writeFileSync(path, pack);
   }
 
   it('lists the readable checkpoints and reports the damaged one', async () => {
-    damage('c2');
+    damageHeader('c2');
     const seen = record(manager);
     expect((await manager.list()).map((c) => c.identifier)).toEqual(['c1', 'c3', 'c4']);
     expect(seen.damaged).toHaveLength(1);
-    expect(seen.damaged[0]).toMatchObject({ identifier: 'c2', errorKind: 'Integrity' });
-    expect(seen.damaged[0].message).toContain('"c2"');
+    expect(seen.damaged[0]).toMatchObject({ identifier: 'c2', errorKind: 'Deserialize' });
+    expect(seen.damaged[0].message).toContain('its header is not valid JSON');
+  });
+
+  it('lists from metadata only, and a restore still verifies the values', async () => {
+    damageValue('c2', 'id');
+    const seen = record(manager);
+    expect((await manager.list()).map((c) => c.identifier)).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(seen.damaged).toEqual([]);
+    const error = await manager.restoreAll('c2').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'Integrity', identifier: 'c2' });
   });
 
   it('prunes around a damaged checkpoint, and says it neither kept nor removed it', async () => {
@@ -162,7 +184,9 @@ describe('listing skips and reports what it cannot read', () => {
     expect(seen.damaged.map((e) => [e.identifier, e.errorKind])).toEqual([['c1', 'Deserialize']]);
     expect(seen.prune).toHaveLength(1);
     expect(seen.prune[0]).toMatchObject({ removed: ['c2', 'c3'], inUse: [] });
-    expect(readdirSync(join(dir, 'committed')).sort()).toEqual(['c1', 'c4']);
+    // Hidden names are staging files the open storage keeps ready for its next commits.
+    const names = readdirSync(join(dir, 'committed')).filter((name) => !name.startsWith('.'));
+    expect(names.sort()).toEqual(['c1', 'c4']);
   });
 
   it('still fails the listing when the medium itself fails', async () => {

@@ -98,7 +98,7 @@ describe('crash: a child committing to a durable FileStorage is SIGKILLed at ran
           await storage.close();
         }
         // Opening swept the dead child's staging files.
-        leftovers += readdirSync(join(dir, 'staging')).length;
+        leftovers += stagingLeftovers(dir);
       }
 
       const last = await FileStorage.open(dir);
@@ -271,7 +271,7 @@ describe('crash: three writers commit, contest and remove in one folder while be
       }
       const reopened = await FileStorage.open(dir);
       await reopened.close();
-      const leftovers = readdirSync(join(dir, 'staging')).length;
+      const leftovers = stagingLeftovers(dir);
       console.log(
         `multi-writer crash: kills=${MULTI_KILLS} writers=${WRITERS} acknowledged=${counts.acked} ` +
           `shared-won=${winners.size} shared-beaten=${counts.beaten} removals=${removed.size} ` +
@@ -337,4 +337,10 @@ async function multiWriterProblem(
   } finally {
     await checkpoint.release();
   }
+}
+
+/** Staging files left in a store: hidden names in committed/, and files in staging/. */
+function stagingLeftovers(dir: string): number {
+  const hidden = readdirSync(join(dir, 'committed')).filter((name) => name.startsWith('.'));
+  return hidden.length + readdirSync(join(dir, 'staging')).length;
 }

@@ -17,13 +17,13 @@ async function open(dir: string, raw: boolean) {
 storageConformance('FileStorage.open() (durable, guarded)', {
   create: () => open(join(root, `g${n++}`), false),
   reopen: (s) => open(dirOf.get(s)!, false),
-  capabilities: { guarded: true },
+  capabilities: { guarded: true, labels: true },
 });
 
 storageConformance('FileStorage.openRaw() (durable, bare)', {
   create: () => open(join(root, `r${n++}`), true),
   reopen: (s) => open(dirOf.get(s)!, true),
-  capabilities: { guarded: false },
+  capabilities: { guarded: false, labels: true },
 });
 
 storageConformance('FileStorage atomic durability', {
@@ -34,5 +34,5 @@ storageConformance('FileStorage atomic durability', {
     return s;
   },
   reopen: async (s) => FileStorage.open(dirOf.get(s)!, { durability: 'atomic' }),
-  capabilities: { guarded: true },
+  capabilities: { guarded: true, labels: true },
 });

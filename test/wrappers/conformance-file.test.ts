@@ -23,6 +23,6 @@ for (const setup of WRAPPER_SETUPS) {
   storageConformance(`${setup.name} over FileStorage.openRaw() (${durability})`, {
     create: () => open(join(root, `w${n++}`)),
     reopen: (s) => open(dirOf.get(s)!),
-    capabilities: { guarded: setup.guarded },
+    capabilities: { guarded: setup.guarded, labels: true },
   });
 }

@@ -204,7 +204,9 @@ let dirs = 0;
  * the folder who knows the format would.
  */
 async function onlyCheckpoint(dir: string) {
-  const path = join(dir, 'committed', (await fs.readdir(join(dir, 'committed')))[0]);
+  // Hidden names are staging files the open storage keeps ready, not checkpoints.
+  const [name] = (await fs.readdir(join(dir, 'committed'))).filter((n) => !n.startsWith('.'));
+  const path = join(dir, 'committed', name);
   const file = await fs.readFile(path);
   const header = await readPackHeader(path, file.length, async (at, n) =>
     file.subarray(at, at + n),
