@@ -4,6 +4,9 @@ import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import type { CheckpointInfo } from './checkpoint-transaction';
 import { classesOfLabel, MANIFEST_KEY, parseManifest } from './manifest';
 
+/** How many distinct labels one listing remembers parsed. */
+const LABEL_MEMO = 256;
+
 /**
  * What {@link describeCheckpoints} found.
  * @internal
@@ -28,8 +31,14 @@ export async function describeCheckpoints(
 ): Promise<CheckpointDescriptions> {
   const found = await summarizeCheckpoints(storage, identifiers);
   const out: CheckpointDescriptions = { infos: [], damaged: [...found.damaged] };
+  // The checkpoints of one service carry the same label: parse each label once.
+  const parsed = new Map<string | undefined, ReturnType<typeof classesOfLabel>>();
   for (const summary of found.summaries) {
-    const classes = classesOfLabel(summary.label);
+    let classes = parsed.get(summary.label);
+    if (classes === undefined && !parsed.has(summary.label)) {
+      classes = classesOfLabel(summary.label);
+      if (parsed.size < LABEL_MEMO) parsed.set(summary.label, classes);
+    }
     if (classes !== undefined || !summary.keys.includes(MANIFEST_KEY)) {
       out.infos.push({
         identifier: summary.identifier,

@@ -20,6 +20,8 @@ interface StoredCheckpoint {
   readonly createdAt: Date;
   readonly values: ReadonlyMap<string, Uint8Array>;
   readonly label?: string;
+  /** Its summary, made on first use: a committed checkpoint never changes. */
+  summary?: CheckpointSummary;
 }
 
 /**
@@ -113,10 +115,8 @@ export class MemoryStorage
     for (const identifier of identifiers) {
       const stored = this.#committed.get(identifier);
       if (stored === undefined) continue;
-      const sizes = new Map<string, number>();
-      for (const [key, bytes] of stored.values) sizes.set(key, bytes.byteLength);
-      const keys = sortNames([...sizes.keys()]);
-      out.push({ identifier, createdAt: stored.createdAt, keys, sizes, label: stored.label });
+      stored.summary ??= summaryOf(identifier, stored);
+      out.push(stored.summary);
     }
     return { summaries: out, damaged: [] };
   }
@@ -142,6 +142,13 @@ export class MemoryStorage
     this.#committed.clear();
     this.#sorted = new SortedNames();
   }
+}
+
+function summaryOf(identifier: string, stored: StoredCheckpoint): CheckpointSummary {
+  const sizes = new Map<string, number>();
+  for (const [key, bytes] of stored.values) sizes.set(key, bytes.byteLength);
+  const keys = sortNames([...sizes.keys()]);
+  return { identifier, createdAt: stored.createdAt, keys, sizes, label: stored.label };
 }
 
 /** An uncommitted checkpoint of a {@link MemoryStorage}. */
