@@ -24,7 +24,7 @@ export {
   type PrefixListing,
   type PrefixListingOptions,
 } from './storage/prefix-listing';
-export { FileStorage, type FileStorageOptions, type FileDurability } from './storage/file-storage';
+export { FileStorage, type FileStorageOptions, type FileDurability } from './file/file-storage';
 export * from './wrappers';
 export * from './decorators';
 export * from './manager';

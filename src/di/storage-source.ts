@@ -2,7 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DependencyContainer } from 'tsyringe';
 import { CheckpointError } from '../errors';
-import { FileStorage, type FileDurability } from '../storage/file-storage';
+import { FileStorage, type FileDurability } from '../file/file-storage';
 import { MemoryStorage } from '../memory/memory-storage';
 import type { Storage } from '../storage/storage';
 import { buildWrapperChain, type WrapperConfig } from '../wrappers/wrapper-chain';

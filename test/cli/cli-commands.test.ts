@@ -29,7 +29,7 @@ async function fileStore(wrappers: string[], keys: { hmac?: string } = {}): Prom
 
 /**
  * Flips the last byte of one value in a checkpoint's pack file (layout in
- * src/storage/file-pack.ts): the value's bytes, damaged at rest.
+ * src/file/file-pack.ts): the value's bytes, damaged at rest.
  */
 export function damage(dir: string, id: string, key = 'order'): void {
   const path = join(dir, 'committed', encodeURIComponent(id));

@@ -16,7 +16,7 @@ import { postgresAnswers, TestTables } from '../postgres/postgres-server';
 import { redisAnswers, TestPrefixes } from '../redis/redis-server';
 import { openBackend } from '../fixtures/reliability/backends';
 import { exactMismatch } from '../fixtures/reliability/exact';
-import { buildPack, readPackHeader } from '../../src/storage/file-pack';
+import { buildPack, readPackHeader } from '../../src/file/file-pack';
 
 const STRESS = process.env.STRESS === '1';
 const RUNS = STRESS ? 1000 : 100;

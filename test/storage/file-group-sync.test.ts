@@ -2,7 +2,7 @@ import { constants, mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GroupSync } from '../../src/storage/durable-fs';
+import { GroupSync } from '../../src/file/durable-fs';
 
 afterEach(() => vi.restoreAllMocks());
 

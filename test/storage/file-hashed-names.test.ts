@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileStorage } from 'checkpointable';
-import { fileName } from '../../src/storage/file-names';
+import { fileName } from '../../src/file/file-names';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-file-hashed-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import {
   FolderListingCache,
   prefixRange,
   RACY_MARGIN_MS,
-} from '../../src/storage/file-listing-cache';
+} from '../../src/file/file-listing-cache';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

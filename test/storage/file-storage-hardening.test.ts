@@ -17,8 +17,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError, FileStorage, type CheckpointErrorKind } from 'checkpointable';
-import { fileName } from '../../src/storage/file-names';
-import { buildPack, MAX_HEADER_BYTES } from '../../src/storage/file-pack';
+import { fileName } from '../../src/file/file-names';
+import { buildPack, MAX_HEADER_BYTES } from '../../src/file/file-pack';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-file-hard-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

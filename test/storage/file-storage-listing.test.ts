@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError, FileStorage } from 'checkpointable';
 import { hasSummaryListing } from '../../src/storage/checkpoint-summaries';
 import { selectWithPrefix } from '../../src/storage/prefix-listing';
-import { fileName } from '../../src/storage/file-names';
+import { fileName } from '../../src/file/file-names';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'cp-file-listing-'));
 

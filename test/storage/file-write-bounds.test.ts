@@ -10,8 +10,8 @@ import {
   WRITE_MAX_BYTES,
   WRITEV_MAX_BUFFERS,
   writeChunks,
-} from '../../src/storage/durable-fs';
-import { fileName } from '../../src/storage/file-names';
+} from '../../src/file/durable-fs';
+import { fileName } from '../../src/file/file-names';
 
 const root = mkdtempSync(join(tmpdir(), 'cp-file-write-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

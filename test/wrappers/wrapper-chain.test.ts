@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RECOMMENDED_CHAIN } from './chains';
 import { caught, KEY_A, KEY_B, KEYRINGS, SECRETS } from './test-keys';
-import { buildPack, readPackHeader } from '../../src/storage/file-pack';
+import { buildPack, readPackHeader } from '../../src/file/file-pack';
 
 /** The wrapper classes of a chain, outermost first, down to the medium. */
 function layers(storage: Storage): string[] {

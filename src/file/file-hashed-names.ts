@@ -4,7 +4,7 @@ import { quote } from '../errors';
 import { openRegularFile, readExactly } from './durable-fs';
 import { fileName } from './file-names';
 import { openPack } from './file-entries';
-import { nameProblem } from './names';
+import { nameProblem } from '../storage/names';
 
 /** A hashed file name: `~` and the SHA-256 of the identifier, in hex. */
 const HASHED_NAME = /^~[0-9a-f]{64}$/;

@@ -1,5 +1,5 @@
 import type { promises as fs } from 'node:fs';
-import { BaseCommittedCheckpoint, keyNotFound } from './base-checkpoints';
+import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { ioError, readExactly } from './durable-fs';
 import type { PackHeader } from './file-pack';
 

@@ -4,8 +4,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CheckpointError, quote } from '../errors';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { alreadyCommitted, BaseStorage, checkpointNotFound } from './base-storage';
-import { BufferedUncommittedCheckpoint } from './buffered-uncommitted-checkpoint';
+import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
+import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 import {
   errorCode,
   fileKind,
@@ -30,10 +30,10 @@ import type {
   CheckpointSummaries,
   CheckpointSummary,
   SummaryListing,
-} from './checkpoint-summaries';
-import { assertValidName, nameProblem, sortNames } from './names';
-import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from './prefix-listing';
-import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from './storage';
+} from '../storage/checkpoint-summaries';
+import { assertValidName, nameProblem, sortNames } from '../storage/names';
+import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from '../storage/prefix-listing';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 
 /**
  * How hard FileStorage works to survive a crash:

@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import { MAX_LABEL_LENGTH } from './checkpoint-summaries';
+import { MAX_LABEL_LENGTH } from '../storage/checkpoint-summaries';
 
 /**
  * The file FileStorage keeps one committed checkpoint in, format version 1:
