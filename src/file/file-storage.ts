@@ -32,7 +32,11 @@ import type {
   SummaryListing,
 } from '../storage/checkpoint-summaries';
 import { assertValidName, nameProblem, sortNames } from '../storage/names';
-import { selectWithPrefix, type PrefixListing, type PrefixListingOptions } from '../storage/prefix-listing';
+import {
+  selectWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 
 /**

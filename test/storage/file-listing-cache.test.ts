@@ -2,11 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  FolderListingCache,
-  prefixRange,
-  RACY_MARGIN_MS,
-} from '../../src/file/file-listing-cache';
+import { FolderListingCache, prefixRange, RACY_MARGIN_MS } from '../../src/file/file-listing-cache';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
