@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { CheckpointError, quote } from '../errors';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
@@ -304,7 +304,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     return storage;
   }
 
-  protected async doCreate(identifier: string): Promise<PostgresUncommittedCheckpoint> {
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions = {},
+  ): Promise<PostgresUncommittedCheckpoint> {
+    // The commit refuses an existing identifier atomically (ON CONFLICT), so a caller that
+    // builds every value before committing may skip this round trip.
+    if (options.checkExists === false) return new PostgresUncommittedCheckpoint(identifier, this);
     const found = await this.query(
       `check for checkpoint ${quote(identifier)}`,
       `SELECT 1 FROM ${this.names.checkpoints} WHERE identifier = $1`,

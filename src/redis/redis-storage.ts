@@ -10,7 +10,7 @@ import type { DamagedName } from '../server/damaged-name';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import { sortNames } from '../storage/names';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { SCRIPTS } from './redis-scripts';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
@@ -333,7 +333,13 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     return storage;
   }
 
-  protected async doCreate(identifier: string): Promise<RedisUncommittedCheckpoint> {
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions = {},
+  ): Promise<RedisUncommittedCheckpoint> {
+    // The commit script refuses an existing identifier atomically, so a caller that builds
+    // every value before committing may skip this round trip.
+    if (options.checkExists === false) return new RedisUncommittedCheckpoint(identifier, this);
     const exists = await this.run(
       `check for checkpoint ${quote(identifier)}`,
       () => this.client.hexists(this.indexKey, storedName(identifier)),
