@@ -14,6 +14,19 @@ import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-na
 import { connectionLost } from '../server/connection-lost';
 import type { DamagedName } from '../server/damaged-name';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from '../storage/checkpoint-summaries';
+import {
+  selectWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
+import { nameProblem, sortNames } from '../storage/names';
+import { prefixRange, sortKey } from '../server/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
 
 /**
  * Options of {@link PostgresStorage.open}.
@@ -108,6 +121,8 @@ export const MAX_POSTGRES_KEYS = 1_000_000;
 const SUSPECT_NAME = '[\\u0001-\\u001f\\u007f-\\u009f/\\\\]';
 /** The most checkpoints one listing may return, for the same reason. */
 export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
+/** Rows one statement of a prefix listing reads at most. */
+const PREFIX_BATCH = 10_000;
 
 /**
  * Checkpoints in a PostgreSQL database, shared by every instance of a service.
@@ -159,7 +174,10 @@ export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
  * await storage.close();
  * ```
  */
-export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> {
+export class PostgresStorage
+  extends BaseStorage<PostgresUncommittedCheckpoint>
+  implements SummaryListing, PrefixListing
+{
   protected readonly storageName = 'PostgresStorage';
   /** The `table` option as given, e.g. `'checkpointable'`. */
   readonly table: string;
@@ -368,9 +386,15 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const explicit = rest.length > 0 || large.length > 0;
     try {
       if (explicit) await client.query('BEGIN');
-      const params: unknown[] = [storedName(identifier), token];
-      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token) VALUES ($1, $2)
-         ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
+      const { label } = checkpoint;
+      const params: unknown[] = [
+        storedName(identifier),
+        token,
+        label === undefined ? null : storedLabel(label),
+        sortKey(identifier),
+      ];
+      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token, label, sort_key)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
       const rows = first.map(([key, bytes]) => {
         params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
         return `($${params.length - 1}::text, $${params.length}::bytea)`;
@@ -420,7 +444,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       if (explicit) await client.query('COMMIT');
       const keys = [...checkpoint.values.keys()];
       checkpoint.values.clear(); // the handle is used up; its bytes now live in the database
-      return new PostgresCommittedCheckpoint(this, identifier, id, createdAt, keys);
+      return new PostgresCommittedCheckpoint(this, identifier, id, createdAt, keys, label);
     } catch (error) {
       if (explicit && !(error instanceof CheckpointError))
         await client.query('ROLLBACK').catch(() => undefined);
@@ -446,13 +470,15 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const found = await this.query<{
       id: string;
       created_at: Date;
+      label: string | null;
       count: string;
       key: string | null;
     }>(
       `load checkpoint ${quote(identifier)}`,
-      `WITH c AS (SELECT id, created_at FROM ${this.names.checkpoints} WHERE identifier = $1),
+      `WITH c AS (SELECT id, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label
+                  FROM ${this.names.checkpoints} WHERE identifier = $1),
             n AS (SELECT count(*) AS count FROM ${this.names.values} v JOIN c ON v.checkpoint_id = c.id)
-       SELECT c.id, c.created_at, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
+       SELECT c.id, c.created_at, c.label, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
        FROM c CROSS JOIN n
        LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
       [storedName(identifier)],
@@ -467,6 +493,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
         { identifier },
       );
     }
+    const label = this.readLabel(identifier, first.label);
     const keys: string[] = [];
     for (const row of found.rows) {
       if (row.key === null) continue; // a checkpoint without values
@@ -474,7 +501,169 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       const read = readStoredName(row.key);
       if ('name' in read) keys.push(read.name);
     }
-    return new PostgresCommittedCheckpoint(this, identifier, first.id, first.created_at, keys);
+    return new PostgresCommittedCheckpoint(
+      this,
+      identifier,
+      first.id,
+      first.created_at,
+      keys,
+      label,
+    );
+  }
+
+  /** A stored label, checked: `undefined` for none, `Deserialize` when it is damaged. */
+  private readLabel(identifier: string, stored: string | null): string | undefined {
+    if (stored === null) return undefined;
+    const read = readStoredLabel(stored);
+    if ('label' in read) return read.label;
+    throw new CheckpointError(
+      'Deserialize',
+      `Checkpoint ${quote(identifier)} in PostgreSQL table ${this.table} is damaged: ${read.problem}. Remove the checkpoint, or restore the table from a backup.`,
+      { identifier },
+    );
+  }
+
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}), in one statement that reads the checkpoint rows and the
+   * keys with their sizes (`octet_length`, which PostgreSQL answers from the value's
+   * header), never a value. A checkpoint whose label, key count or sizes are damaged is
+   * reported in `damaged`.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after close()
+   * @example
+   * ```ts
+   * const { summaries, damaged } = await storage.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    const out: CheckpointSummaries = { summaries: [], damaged: [] };
+    const asked = identifiers.filter((id) => nameProblem(id) === undefined);
+    if (asked.length === 0) return out;
+    const found = await this.query<{
+      identifier: string;
+      created_at: Date;
+      label: string | null;
+      count: string;
+      key: string | null;
+      size: number | null;
+    }>(
+      `summarize ${asked.length} checkpoints`,
+      `WITH c AS (SELECT id, identifier, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label
+                  FROM ${this.names.checkpoints} WHERE identifier = ANY($1::text[]))
+       SELECT c.identifier, c.created_at, c.label, n.count,
+              left(v.key, ${MAX_STORED_NAME + 1}) AS key, octet_length(v.value) AS size
+       FROM c CROSS JOIN LATERAL
+         (SELECT count(*) AS count FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) n
+       LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
+      [asked.map(storedName)],
+    );
+    const byId = new Map<string, typeof found.rows>();
+    for (const row of found.rows) {
+      let rows = byId.get(row.identifier);
+      if (rows === undefined) byId.set(row.identifier, (rows = []));
+      rows.push(row);
+    }
+    for (const identifier of asked) {
+      const rows = byId.get(storedName(identifier));
+      if (rows === undefined) continue; // not committed, or removed meanwhile
+      try {
+        const [first] = rows;
+        if (Number(first.count) > MAX_POSTGRES_KEYS) {
+          throw new CheckpointError(
+            'Deserialize',
+            `Checkpoint ${quote(identifier)} holds ${first.count} keys in PostgreSQL table ${this.table}_values, more than the ${MAX_POSTGRES_KEYS} PostgresStorage reads back: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
+            { identifier },
+          );
+        }
+        const label = this.readLabel(identifier, first.label);
+        const sizes = new Map<string, number>();
+        for (const row of rows) {
+          if (row.key === null) continue; // a checkpoint without values
+          const read = readStoredName(row.key);
+          if (!('name' in read)) continue; // never handed out; listDamaged() reports it
+          const { size } = row;
+          if (!Number.isSafeInteger(size) || size! < 0 || size! > MAX_POSTGRES_VALUE_BYTES) {
+            throw this.damagedValue(
+              identifier,
+              read.name,
+              `it claims ${String(size)} bytes, more than PostgresStorage ever stores (${MAX_POSTGRES_VALUE_BYTES})`,
+            );
+          }
+          sizes.set(read.name, size!);
+        }
+        const summary: CheckpointSummary = {
+          identifier,
+          createdAt: first.created_at,
+          keys: sortNames([...sizes.keys()]),
+          sizes,
+          ...(label === undefined ? {} : { label }),
+        };
+        out.summaries.push(summary);
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        out.damaged.push({ identifier, error });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in JavaScript string order (see
+   * {@link PrefixListing}): a range scan of the sort-key index, reading only as many rows
+   * as `limit` asks for. Rows outside the grammar, or whose sort key does not match their
+   * identifier, are skipped (listDamaged() reports them) and more are read in their place.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after
+   *   close(); `Other` for a bad option
+   * @example
+   * ```ts
+   * const [latest] = await storage.checkpointIdentifiersWithPrefix('@series:orders:', {
+   *   descending: true,
+   *   limit: 1,
+   * });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options: PrefixListingOptions = {},
+  ): Promise<string[]> {
+    this.assertOpen();
+    selectWithPrefix([], prefix, options); // checks the options
+    const { before, limit = MAX_POSTGRES_CHECKPOINTS, descending = false } = options;
+    const range = prefixRange(prefix, before);
+    const out: string[] = [];
+    // The next rows start after the last one read (`from`), so skipped rows never make a
+    // listing return fewer than it could.
+    let from: Buffer | undefined;
+    while (out.length < limit) {
+      const want = Math.min(limit - out.length, PREFIX_BATCH);
+      const params: unknown[] = [range.low];
+      const where = ['sort_key >= $1'];
+      if (range.high !== undefined) where.push(`sort_key < $${params.push(range.high)}`);
+      if (from !== undefined)
+        where.push(`sort_key ${descending ? '<' : '>'} $${params.push(from)}`);
+      const found = await this.query<{ identifier: string; sort_key: Buffer }>(
+        `list checkpoints starting with ${quote(prefix)}`,
+        `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier, sort_key
+         FROM ${this.names.checkpoints} WHERE ${where.join(' AND ')}
+         ORDER BY sort_key ${descending ? 'DESC' : 'ASC'} LIMIT $${params.push(want)}`,
+        params,
+      );
+      for (const row of found.rows) {
+        const read = readStoredName(row.identifier);
+        if (
+          'name' in read &&
+          read.name.startsWith(prefix) &&
+          sortKey(read.name).equals(row.sort_key)
+        )
+          out.push(read.name);
+      }
+      if (found.rows.length < want) break;
+      from = found.rows[found.rows.length - 1].sort_key;
+    }
+    return out;
   }
 
   protected async doRemove(identifier: string): Promise<void> {
@@ -526,6 +715,12 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
           name: row.identifier,
           reason: `checkpoint identifier: ${lengthProblem(row.length ?? 0) ?? read.problem}`,
         });
+      } else if (row.sort_key !== undefined && !sortKey(read.name).equals(row.sort_key)) {
+        damaged.push({
+          name: row.identifier,
+          reason:
+            'checkpoint identifier: its sort_key does not match it, so prefix listings leave it out',
+        });
       }
     }
     // Only keys the grammar may refuse come back (too long, a separator, a control
@@ -559,10 +754,10 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   private async listStored(
     action: string,
     lengths = false,
-  ): Promise<{ identifier: string; length?: number }[]> {
-    const found = await this.query<{ identifier: string; length?: number }>(
+  ): Promise<{ identifier: string; length?: number; sort_key?: Buffer }[]> {
+    const found = await this.query<{ identifier: string; length?: number; sort_key?: Buffer }>(
       action,
-      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length' : ''}
+      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length, sort_key' : ''}
        FROM ${this.names.checkpoints} LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}`,
       [],
     );
@@ -819,8 +1014,9 @@ class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
     private readonly id: string,
     createdAt: Date,
     keys: string[],
+    label: string | undefined,
   ) {
-    super(identifier, createdAt);
+    super(identifier, createdAt, label);
     this.keySet = new Set(keys);
   }
 
