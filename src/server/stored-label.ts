@@ -11,8 +11,8 @@ import { MAX_LABEL_LENGTH } from '../storage/checkpoint-summaries';
  */
 
 const ESCAPE = '\u0001';
-// eslint-disable-next-line no-control-regex -- U+0000 and U+0001 are what is escaped
 const ESCAPED_UNITS =
+  // eslint-disable-next-line no-control-regex -- U+0000 and U+0001 are what is escaped
   /[\u0000\u0001]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 // eslint-disable-next-line no-control-regex -- U+0001 is the escape
 const ESCAPE_SEQUENCE = /\u0001([0-9a-f]{4})/g;
