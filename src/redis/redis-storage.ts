@@ -14,6 +14,19 @@ import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../s
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { SCRIPTS } from './redis-scripts';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from '../storage/checkpoint-summaries';
+import {
+  selectWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
+import { nameProblem } from '../storage/names';
+import { nameOfSortKey, prefixRange, sortKey } from '../server/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
 
 /**
  * Options of {@link RedisStorage.open}.
@@ -96,6 +109,15 @@ const MAX_ENTRY_BYTES = 256;
  */
 const MAX_STORED_NAME_BYTES = MAX_STORED_NAME * 3;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * The data-hash field that holds a checkpoint's label. It starts with a zero byte, which
+ * no stored key can contain, so it never meets a key; loads and listings leave it out.
+ */
+const LABEL_FIELD = '\u0000label';
+/** Members a prefix listing reads per step inside its script. */
+const RANGE_STEP = 1000;
+/** Identifiers per script when open() builds the order set of an older store. */
+const BUILD_BATCH = 1000;
 
 /** The client with the scripts registered on it (`defineCommand`: EVALSHA, EVAL if unknown). */
 type ScriptedClient = Redis &
@@ -174,7 +196,10 @@ interface IndexEntry {
  * await storage.close();
  * ```
  */
-export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
+export class RedisStorage
+  extends BaseStorage<RedisUncommittedCheckpoint>
+  implements SummaryListing, PrefixListing
+{
   protected readonly storageName = 'RedisStorage';
   /** The key prefix, e.g. `'checkpointable:'`. */
   readonly prefix: string;
@@ -182,6 +207,8 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
   readonly server: string;
   /** @internal the index hash's key */
   readonly indexKey: string;
+  /** @internal the order set's key (identifiers in JavaScript order, see redis-scripts.ts) */
+  readonly orderKey: string;
   /**
    * @internal the one-round-trip bound (keys, bytes); tests lower it below zero to send
    * every commit down the staged path
@@ -207,6 +234,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     this.prefix = prefix;
     this.server = address.display;
     this.indexKey = `${prefix}index`;
+    this.orderKey = `${prefix}order`;
     // On a borrowed client this adds methods under the library's own names (SCRIPTS);
     // defining them again, as a second storage on the same client does, is harmless.
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
@@ -330,6 +358,14 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         `RedisStorage cannot use prefix ${quote(prefix)} (Redis at ${address.display}): key ${quote(storage.indexKey)} holds a ${type}, not the hash of checkpoints RedisStorage keeps there. It belongs to another program or is damaged; choose another prefix, or remove that key if nothing needs it.`,
       );
     }
+    try {
+      await storage.ensureOrder(type === 'hash');
+    } catch (error) {
+      if (storage.ownsClient) client.disconnect();
+      throw error instanceof CheckpointError && error.kind === 'Initialization'
+        ? error
+        : openFailure(address, error);
+    }
     return storage;
   }
 
@@ -356,23 +392,33 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     const action = `commit checkpoint ${quote(identifier)}`;
     const advice =
       'Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)';
+    // The label travels as one more field of the data hash (see LABEL_FIELD).
+    const { label } = checkpoint;
+    let fields = checkpoint.values;
+    if (label !== undefined) {
+      fields = new Map(checkpoint.values);
+      fields.set(LABEL_FIELD, Buffer.from(storedLabel(label)));
+    }
+    const member = this.orderMember(identifier);
     const result = await this.run(
       action,
       async () => {
-        if (this.fitsOneTrip(checkpoint.values)) {
+        if (this.fitsOneTrip(fields)) {
           const args: (string | Buffer)[] = [];
-          for (const [key, bytes] of checkpoint.values)
+          for (const [key, bytes] of fields)
             args.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
           return (await this.scripts.checkpointableWriteAndPublish(
             this.indexKey,
             dataKey,
+            this.orderKey,
             storedName(identifier),
             checkpoint.token,
             dataId,
+            member,
             ...args,
           )) as [number, string];
         }
-        for (const batch of batches(checkpoint.values)) {
+        for (const batch of batches(fields)) {
           const fields: (string | Buffer)[] = [];
           for (const [key, bytes] of batch)
             fields.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -387,13 +433,15 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         return (await this.scripts.checkpointablePublish(
           this.indexKey,
           dataKey,
+          this.orderKey,
           storedName(identifier),
           checkpoint.token,
-          String(checkpoint.values.size),
+          String(fields.size),
           dataId,
+          member,
         )) as [number, string];
       },
-      { details: { identifier }, keys: [this.indexKey, dataKey], advice },
+      { details: { identifier }, keys: [this.indexKey, dataKey, this.orderKey], advice },
     );
     const [status, raw] = result;
     if (status === 0) throw alreadyCommitted(identifier);
@@ -412,7 +460,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     }
     const keys = [...checkpoint.values.keys()];
     checkpoint.values.clear(); // the handle is used up; its bytes now live in Redis
-    return new RedisCommittedCheckpoint(this, identifier, entry, keys);
+    return new RedisCommittedCheckpoint(this, identifier, entry, keys, label);
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
@@ -421,34 +469,24 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
       const dataKey = this.dataKey(entry.dataId);
-      const keys = (await this.run(
+      const reply = await this.run(
         `load checkpoint ${quote(identifier)}`,
         () =>
-          this.scripts.checkpointableKeysIfCurrentBuffer(
-            this.indexKey,
-            dataKey,
-            stored,
-            entry.raw,
-            String(MAX_REDIS_KEYS),
+          this.scripts.checkpointableReadIfCurrentBuffer(
+            ...this.readArgs(identifier, entry, false),
           ),
         { details: { identifier }, keys: [this.indexKey, dataKey], retry: true },
-      )) as Buffer[] | number | null;
-      // null: removed or replaced between the two reads; look again.
-      if (keys === null) continue;
-      if (typeof keys === 'number') {
-        throw new CheckpointError(
-          'Deserialize',
-          `Checkpoint ${quote(identifier)} holds ${keys} keys in Redis hash ${quote(dataKey)}, more than the ${MAX_REDIS_KEYS} RedisStorage reads back: the hash is damaged. Remove the checkpoint, or restore the Redis data from a backup.`,
-          { identifier },
-        );
-      }
-      const names: string[] = [];
-      for (const raw of keys) {
-        // A key outside the grammar is never handed out; listDamaged() reports it.
-        const read = readStoredBytes(raw);
-        if ('name' in read) names.push(read.name);
-      }
-      return new RedisCommittedCheckpoint(this, identifier, entry, names);
+      );
+      // undefined: removed or replaced between the two reads; look again.
+      const read = this.readReply(identifier, entry, reply);
+      if (read === undefined) continue;
+      return new RedisCommittedCheckpoint(
+        this,
+        identifier,
+        entry,
+        [...read.sizes.keys()],
+        read.label,
+      );
     }
     throw busy(identifier, 'load');
   }
@@ -461,8 +499,16 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const dataKey = this.dataKey(entry.dataId);
       const removed = await this.run(
         `remove checkpoint ${quote(identifier)}`,
-        () => this.scripts.checkpointableRemoveIfCurrent(this.indexKey, dataKey, stored, entry.raw),
-        { details: { identifier }, keys: [this.indexKey, dataKey] },
+        () =>
+          this.scripts.checkpointableRemoveIfCurrent(
+            this.indexKey,
+            dataKey,
+            this.orderKey,
+            stored,
+            entry.raw,
+            this.orderMember(identifier),
+          ),
+        { details: { identifier }, keys: [this.indexKey, dataKey, this.orderKey] },
       );
       if (removed === 1) return;
     }
@@ -519,6 +565,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         { details: { identifier }, keys: [loaded.dataKey], retry: true },
       )) as Buffer[];
       for (const raw of keys) {
+        if (raw.length === LABEL_FIELD.length && raw.toString('latin1') === LABEL_FIELD) continue;
         const read = readStoredBytes(raw);
         if ('problem' in read) {
           damaged.push({
@@ -565,6 +612,256 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     } catch {
       this.client.disconnect(); // already broken: nothing left to flush
     }
+  }
+
+  /**
+   * Checks the order set's key, and builds the set when the store was written before it
+   * existed (an index without the set's completeness mark): once, since the mark is added
+   * at the end, and safely beside other writers, since each batch adds only identifiers
+   * still in the index and commits and removals keep the set themselves.
+   */
+  private async ensureOrder(indexExists: boolean): Promise<void> {
+    const type = await this.client.type(this.orderKey);
+    if (type !== 'zset' && type !== 'none') {
+      throw new CheckpointError(
+        'Initialization',
+        `RedisStorage cannot use prefix ${quote(this.prefix)} (Redis at ${this.server}): key ${quote(this.orderKey)} holds a ${type}, not the sorted set of identifiers RedisStorage keeps there. It belongs to another program or is damaged; choose another prefix, or remove that key if nothing needs it (open() builds it again).`,
+      );
+    }
+    if (!indexExists || (await this.client.zscore(this.orderKey, '')) !== null) return;
+    const names: string[] = [];
+    for (const raw of await this.listStored('build the order of checkpoints')) {
+      const read = readStoredBytes(raw);
+      if ('name' in read) names.push(read.name); // listDamaged() reports the others
+    }
+    for (let i = 0; i === 0 || i < names.length; i += BUILD_BATCH) {
+      const args: (string | Buffer)[] = [];
+      for (const name of names.slice(i, i + BUILD_BATCH))
+        args.push(storedName(name), this.orderMember(name));
+      args.push(i + BUILD_BATCH >= names.length ? '1' : '0');
+      await this.run(
+        'build the order of checkpoints',
+        () => this.scripts.checkpointableBuildOrder(this.orderKey, this.indexKey, ...args),
+        { keys: [this.orderKey, this.indexKey] },
+      );
+    }
+  }
+
+  /** @internal the order-set member of an identifier: sort key, two zero bytes, stored name */
+  orderMember(identifier: string): Buffer {
+    return Buffer.concat([sortKey(identifier), ZERO_PAIR, Buffer.from(storedName(identifier))]);
+  }
+
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}), in two round trips whatever their number: one HMGET on the
+   * index, then one pipeline of a script per checkpoint that answers its label, key names
+   * and value sizes (HSTRLEN), never a value. A checkpoint whose entry, label or key
+   * count is damaged is reported in `damaged`.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after close()
+   * @example
+   * ```ts
+   * const { summaries, damaged } = await storage.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    const out: CheckpointSummaries = { summaries: [], damaged: [] };
+    const asked = identifiers.filter((id) => nameProblem(id) === undefined);
+    if (asked.length === 0) return out;
+    const action = `summarize ${asked.length} checkpoints`;
+    const raws = await this.run(
+      action,
+      () => this.client.hmgetBuffer(this.indexKey, ...asked.map(storedName)),
+      { keys: [this.indexKey], retry: true },
+    );
+    const entries: { identifier: string; entry: IndexEntry }[] = [];
+    for (const [i, identifier] of asked.entries()) {
+      const raw = raws[i];
+      if (raw === null || raw === undefined) continue; // not committed, or removed meanwhile
+      try {
+        entries.push({ identifier, entry: parseEntry(raw, identifier, this.indexKey) });
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        out.damaged.push({ identifier, error });
+      }
+    }
+    if (entries.length === 0) return out;
+    const replies = await this.run(
+      action,
+      async () => {
+        const pipeline = this.client.pipeline() as unknown as Record<
+          string,
+          (...args: (string | Buffer)[]) => unknown
+        > & { exec(): Promise<[Error | null, unknown][] | null> };
+        for (const { identifier, entry } of entries)
+          pipeline.checkpointableReadIfCurrentBuffer(...this.readArgs(identifier, entry, true));
+        const results = await pipeline.exec();
+        if (results === null) throw new Error('the pipeline was aborted');
+        return results.map(([error, reply]) => {
+          if (error !== null) throw error;
+          return reply;
+        });
+      },
+      { keys: [this.indexKey], retry: true },
+    );
+    for (const [i, { identifier, entry }] of entries.entries()) {
+      try {
+        const read = this.readReply(identifier, entry, replies[i]);
+        if (read === undefined) continue; // removed or replaced meanwhile
+        const summary: CheckpointSummary = {
+          identifier,
+          createdAt: entry.createdAt,
+          keys: sortNames([...read.sizes.keys()]),
+          sizes: read.sizes,
+          ...(read.label === undefined ? {} : { label: read.label }),
+        };
+        out.summaries.push(summary);
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        out.damaged.push({ identifier, error });
+      }
+    }
+    return out;
+  }
+
+  /** The arguments of the READ_IF_CURRENT script for one checkpoint. */
+  private readArgs(identifier: string, entry: IndexEntry, sizes: boolean): string[] {
+    return [
+      this.indexKey,
+      this.dataKey(entry.dataId),
+      storedName(identifier),
+      entry.raw,
+      String(MAX_REDIS_KEYS),
+      LABEL_FIELD,
+      String(MAX_STORED_LABEL),
+      sizes ? '1' : '0',
+    ];
+  }
+
+  /**
+   * A READ_IF_CURRENT reply, checked: the keys (with sizes when asked for) and the label;
+   * `undefined` when the entry changed. Keys outside the grammar are left out
+   * (listDamaged() reports them).
+   */
+  private readReply(
+    identifier: string,
+    entry: IndexEntry,
+    reply: unknown,
+  ): { sizes: Map<string, number>; label?: string } | undefined {
+    if (reply === null) return undefined;
+    const dataKey = this.dataKey(entry.dataId);
+    const damaged = (why: string) =>
+      new CheckpointError(
+        'Deserialize',
+        `Checkpoint ${quote(identifier)} in Redis hash ${quote(dataKey)} is damaged: ${why}. Remove the checkpoint, or restore the Redis data from a backup.`,
+        { identifier },
+      );
+    if (!Array.isArray(reply)) throw damaged('the server answered its read oddly');
+    const [status, label, names, sizes] = reply as [unknown, unknown, unknown, unknown];
+    if (status === 1) {
+      throw new CheckpointError(
+        'Deserialize',
+        `Checkpoint ${quote(identifier)} holds ${String(label)} keys in Redis hash ${quote(dataKey)}, more than the ${MAX_REDIS_KEYS} RedisStorage reads back: the hash is damaged. Remove the checkpoint, or restore the Redis data from a backup.`,
+        { identifier },
+      );
+    }
+    if (status === 2)
+      throw damaged(`its label is ${String(label)} bytes long, longer than any label`);
+    if (status !== 0 || !Array.isArray(names) || !Array.isArray(sizes)) {
+      throw damaged('the server answered its read oddly');
+    }
+    let text: string | undefined;
+    if (label !== null) {
+      if (!Buffer.isBuffer(label)) throw damaged('the server answered its read oddly');
+      let decoded: string;
+      try {
+        decoded = UTF8.decode(label);
+      } catch {
+        throw damaged('its label is not valid UTF-8');
+      }
+      const read = readStoredLabel(decoded);
+      if ('problem' in read) throw damaged(read.problem);
+      text = read.label;
+    }
+    const out = new Map<string, number>();
+    for (const [i, raw] of (names as Buffer[]).entries()) {
+      if (raw.length === LABEL_FIELD.length && raw.toString('latin1') === LABEL_FIELD) continue;
+      const read = readStoredBytes(raw);
+      if (!('name' in read)) continue;
+      const size: unknown = sizes[i] ?? 0;
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw damaged(`the size of key ${quote(read.name)} came back as ${String(size)}`);
+      }
+      out.set(read.name, size);
+    }
+    return text === undefined ? { sizes: out } : { sizes: out, label: text };
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in JavaScript string order (see
+   * {@link PrefixListing}): one script over a range of the order set, reading only as
+   * many members as `limit` asks for, each checked against the index on the server and
+   * against its identifier here.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after
+   *   close(); `Other` for a bad option
+   * @example
+   * ```ts
+   * const [latest] = await storage.checkpointIdentifiersWithPrefix('@series:orders:', {
+   *   descending: true,
+   *   limit: 1,
+   * });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options: PrefixListingOptions = {},
+  ): Promise<string[]> {
+    this.assertOpen();
+    selectWithPrefix([], prefix, options); // checks the options
+    const { before, limit = MAX_REDIS_CHECKPOINTS, descending = false } = options;
+    if (limit === 0) return [];
+    const range = prefixRange(prefix, before);
+    // '[' + low includes the members of `prefix` itself (low, then the zero pair); the
+    // empty member, the completeness mark, is below every bound but '-'.
+    const low = Buffer.concat([Buffer.from('['), range.low]);
+    const high =
+      range.high === undefined ? Buffer.from('+') : Buffer.concat([Buffer.from('('), range.high]);
+    const members = (await this.run(
+      `list checkpoints starting with ${quote(prefix)}`,
+      () =>
+        this.scripts.checkpointableListRangeBuffer(
+          this.orderKey,
+          this.indexKey,
+          low,
+          high,
+          String(Math.min(limit, MAX_REDIS_CHECKPOINTS)),
+          descending ? '1' : '0',
+          String(RANGE_STEP),
+        ),
+      { keys: [this.orderKey, this.indexKey], retry: true },
+    )) as Buffer[];
+    const out: string[] = [];
+    for (const member of members) {
+      const name = this.nameOfMember(member);
+      if (name !== undefined && name.startsWith(prefix)) out.push(name);
+    }
+    return out;
+  }
+
+  /** The identifier of an order member, or `undefined` when the member is damaged. */
+  private nameOfMember(member: Buffer): string | undefined {
+    if (member.length > MAX_STORED_NAME_BYTES * 2 + 2) return undefined;
+    for (let at = 0; at + 1 < member.length; at += 2) {
+      if (member[at] !== 0 || member[at + 1] !== 0) continue;
+      const read = readStoredBytes(member.subarray(at + 2));
+      if (!('name' in read)) return undefined;
+      const name = nameOfSortKey(member.subarray(0, at));
+      return name === read.name ? name : undefined;
+    }
+    return undefined;
   }
 
   /** Whether a commit of these values goes in one script (see ONE_TRIP_KEYS). */
@@ -677,8 +974,9 @@ class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
     identifier: string,
     entry: IndexEntry,
     keys: string[],
+    label: string | undefined,
   ) {
-    super(identifier, entry.createdAt);
+    super(identifier, entry.createdAt, label);
     this.keySet = new Set(keys);
     this.dataKey = storage.dataKey(entry.dataId);
   }
@@ -779,6 +1077,9 @@ function openFailure(address: ServerAddress, error: unknown): CheckpointError {
 
 /** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
 const CLOSED = Symbol('closed');
+
+/** Ends the sort key in an order member (see redis-scripts.ts). */
+const ZERO_PAIR = Buffer.alloc(2);
 
 /** Splits the values into HSET-sized batches. */
 function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
