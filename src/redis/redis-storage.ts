@@ -464,7 +464,6 @@ export class RedisStorage
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
-    const stored = storedName(identifier);
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
@@ -826,27 +825,36 @@ export class RedisStorage
     const range = prefixRange(prefix, before);
     // '[' + low includes the members of `prefix` itself (low, then the zero pair); the
     // empty member, the completeness mark, is below every bound but '-'.
-    const low = Buffer.concat([Buffer.from('['), range.low]);
-    const high =
+    let low = Buffer.concat([Buffer.from('['), range.low]);
+    let high =
       range.high === undefined ? Buffer.from('+') : Buffer.concat([Buffer.from('('), range.high]);
-    const members = (await this.run(
-      `list checkpoints starting with ${quote(prefix)}`,
-      () =>
-        this.scripts.checkpointableListRangeBuffer(
-          this.orderKey,
-          this.indexKey,
-          low,
-          high,
-          String(Math.min(limit, MAX_REDIS_CHECKPOINTS)),
-          descending ? '1' : '0',
-          String(RANGE_STEP),
-        ),
-      { keys: [this.orderKey, this.indexKey], retry: true },
-    )) as Buffer[];
     const out: string[] = [];
-    for (const member of members) {
-      const name = this.nameOfMember(member);
-      if (name !== undefined && name.startsWith(prefix)) out.push(name);
+    // A member found damaged here is skipped and the next ones are read in its place,
+    // from just past the last member read, so a listing never returns fewer than it could.
+    while (out.length < limit) {
+      const want = Math.min(limit - out.length, MAX_REDIS_CHECKPOINTS);
+      const members = (await this.run(
+        `list checkpoints starting with ${quote(prefix)}`,
+        () =>
+          this.scripts.checkpointableListRangeBuffer(
+            this.orderKey,
+            this.indexKey,
+            low,
+            high,
+            String(want),
+            descending ? '1' : '0',
+            String(RANGE_STEP),
+          ),
+        { keys: [this.orderKey, this.indexKey], retry: true },
+      )) as Buffer[];
+      for (const member of members) {
+        const name = this.nameOfMember(member);
+        if (name !== undefined && name.startsWith(prefix)) out.push(name);
+      }
+      if (members.length < want) break;
+      const past = Buffer.concat([Buffer.from('('), members[members.length - 1]]);
+      if (descending) high = past;
+      else low = past;
     }
     return out;
   }
