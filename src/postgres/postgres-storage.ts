@@ -121,6 +121,8 @@ export const MAX_POSTGRES_KEYS = 1_000_000;
 const SUSPECT_NAME = '[\\u0001-\\u001f\\u007f-\\u009f/\\\\]';
 /** The most checkpoints one listing may return, for the same reason. */
 export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
+/** The longest `key_list` written or read (characters); longer lists are left NULL. */
+const MAX_KEY_LIST = 1024 * 1024;
 /** Rows one statement of a prefix listing reads at most. */
 const PREFIX_BATCH = 10_000;
 
@@ -392,9 +394,10 @@ export class PostgresStorage
         token,
         label === undefined ? null : storedLabel(label),
         sortKey(identifier),
+        keyList(checkpoint.values),
       ];
-      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token, label, sort_key)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
+      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token, label, sort_key, key_list)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
       const rows = first.map(([key, bytes]) => {
         params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
         return `($${params.length - 1}::text, $${params.length}::bytea)`;
@@ -511,6 +514,14 @@ export class PostgresStorage
     );
   }
 
+  private damagedList(identifier: string): CheckpointError {
+    return new CheckpointError(
+      'Deserialize',
+      `Checkpoint ${quote(identifier)} in PostgreSQL table ${this.table} is damaged: its keys could not be listed. Remove the checkpoint, or restore the table from a backup.`,
+      { identifier },
+    );
+  }
+
   /** A stored label, checked: `undefined` for none, `Deserialize` when it is damaged. */
   private readLabel(identifier: string, stored: string | null): string | undefined {
     if (stored === null) return undefined;
@@ -541,61 +552,67 @@ export class PostgresStorage
     const out: CheckpointSummaries = { summaries: [], damaged: [] };
     const asked = identifiers.filter((id) => nameProblem(id) === undefined);
     if (asked.length === 0) return out;
-    const found = await this.query<{
-      identifier: string;
-      created_at: Date;
-      label: string | null;
-      count: string;
-      key: string | null;
-      size: number | null;
-    }>(
+    // One narrow row per checkpoint: its keys and their sizes come from `key_list`, written
+    // by the commit (`key/size` entries joined by `\`; neither character is in a name, so
+    // a valid list splits exactly, and a damaged key holding them fails the name check
+    // like any damaged key). Rows without one (over 1 MiB) are summarized from the values.
+    const found = await this.query<SummaryRow>(
       `summarize ${asked.length} checkpoints`,
-      `WITH c AS (SELECT id, identifier, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label
-                  FROM ${this.names.checkpoints} WHERE identifier = ANY($1::text[]))
-       SELECT c.identifier, c.created_at, c.label, n.count,
-              left(v.key, ${MAX_STORED_NAME + 1}) AS key, octet_length(v.value) AS size
-       FROM c CROSS JOIN LATERAL
-         (SELECT count(*) AS count FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) n
-       LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
+      `SELECT identifier, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
+              CASE WHEN length(key_list) <= ${MAX_KEY_LIST} THEN key_list END AS list
+       FROM ${this.names.checkpoints} WHERE identifier = ANY($1::text[])`,
       [asked.map(storedName)],
     );
-    const byId = new Map<string, typeof found.rows>();
-    for (const row of found.rows) {
-      let rows = byId.get(row.identifier);
-      if (rows === undefined) byId.set(row.identifier, (rows = []));
-      rows.push(row);
+    const missing = found.rows.filter((row) => row.list === null);
+    if (missing.length > 0) {
+      const joined = await this.query<SummaryRow>(
+        `summarize ${missing.length} checkpoints from their values`,
+        `SELECT c.identifier, c.created_at, left(c.label, ${MAX_STORED_LABEL + 1}) AS label, k.count, k.list
+         FROM ${this.names.checkpoints} c CROSS JOIN LATERAL
+           (SELECT count(*) AS count,
+                   CASE WHEN count(*) <= ${MAX_POSTGRES_KEYS}
+                        THEN coalesce(string_agg(left(v.key, ${MAX_STORED_NAME + 1}) || '/' || octet_length(v.value), '\\'), '') END AS list
+            FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) k
+         WHERE c.identifier = ANY($1::text[])`,
+        [missing.map((row) => row.identifier)],
+      );
+      found.rows.push(...joined.rows);
     }
+    const byId = new Map<string, SummaryRow>();
+    for (const row of found.rows)
+      if (row.list !== null || !byId.has(row.identifier)) byId.set(row.identifier, row);
     for (const identifier of asked) {
-      const rows = byId.get(storedName(identifier));
-      if (rows === undefined) continue; // not committed, or removed meanwhile
+      const row = byId.get(storedName(identifier));
+      if (row === undefined) continue; // not committed, or removed meanwhile
       try {
-        const [first] = rows;
-        if (Number(first.count) > MAX_POSTGRES_KEYS) {
+        if (Number(row.count) > MAX_POSTGRES_KEYS) {
           throw new CheckpointError(
             'Deserialize',
-            `Checkpoint ${quote(identifier)} holds ${first.count} keys in PostgreSQL table ${this.table}_values, more than the ${MAX_POSTGRES_KEYS} PostgresStorage reads back: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
+            `Checkpoint ${quote(identifier)} holds ${row.count} keys in PostgreSQL table ${this.table}_values, more than the ${MAX_POSTGRES_KEYS} PostgresStorage reads back: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
             { identifier },
           );
         }
-        const label = this.readLabel(identifier, first.label);
+        if (row.list === null) throw this.damagedList(identifier);
+        const label = this.readLabel(identifier, row.label);
         const sizes = new Map<string, number>();
-        for (const row of rows) {
-          if (row.key === null) continue; // a checkpoint without values
-          const read = readStoredName(row.key);
+        for (const item of row.list === '' ? [] : row.list.split('\\')) {
+          const slash = item.lastIndexOf('/');
+          const read = readStoredName(item.slice(0, slash));
           if (!('name' in read)) continue; // never handed out; listDamaged() reports it
-          const { size } = row;
-          if (!Number.isSafeInteger(size) || size! < 0 || size! > MAX_POSTGRES_VALUE_BYTES) {
+          const text = item.slice(slash + 1);
+          const size = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+          if (!(size <= MAX_POSTGRES_VALUE_BYTES)) {
             throw this.damagedValue(
               identifier,
               read.name,
-              `it claims ${String(size)} bytes, more than PostgresStorage ever stores (${MAX_POSTGRES_VALUE_BYTES})`,
+              `it claims ${text} bytes, more than PostgresStorage ever stores (${MAX_POSTGRES_VALUE_BYTES})`,
             );
           }
-          sizes.set(read.name, size!);
+          sizes.set(read.name, size);
         }
         const summary: CheckpointSummary = {
           identifier,
-          createdAt: first.created_at,
+          createdAt: row.created_at,
           keys: sortNames([...sizes.keys()]),
           sizes,
           ...(label === undefined ? {} : { label }),
@@ -1067,6 +1084,28 @@ function release(client: PoolClient, broken: boolean): void {
   client.removeListener('error', ignore);
   // The pool re-attaches its own listener before destroying a broken client.
   client.release(broken ? true : undefined);
+}
+
+/** A row of a summary query: `list` is `key/size` entries joined by `\`. */
+interface SummaryRow {
+  identifier: string;
+  created_at: Date;
+  label: string | null;
+  count: string;
+  list: string | null;
+}
+
+/** The `key_list` of a checkpoint's values; null when longer than {@link MAX_KEY_LIST}. */
+function keyList(values: Map<string, Uint8Array>): string | null {
+  const parts: string[] = [];
+  let length = 0;
+  for (const [key, bytes] of values) {
+    const part = `${storedName(key)}/${bytes.length}`;
+    length += part.length + 1;
+    if (length > MAX_KEY_LIST + 1) return null;
+    parts.push(part);
+  }
+  return parts.join('\\');
 }
 
 /** Splits the values below {@link COPY_BYTES} into INSERT-sized batches. */

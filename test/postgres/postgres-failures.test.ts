@@ -122,6 +122,7 @@ describe.runIf(postgresAnswers())('PostgresStorage against a live server', () =>
       't.commit_token',
       't.label',
       't.sort_key',
+      't.key_list',
       'v.checkpoint_id',
       'v.key',
       'v.value',
