@@ -19,13 +19,20 @@
  * even offset right after the sort key.) The empty member marks a set that holds every
  * committed identifier: a commit to an empty store adds it, and open() builds the set of
  * a store written before it existed, then adds it.
+ *
+ * The summary hash (`<prefix>summary`) holds, per committed identifier, what listing needs
+ * besides the index entry: `{"l": label, "k": "key/size\\key/size"}` (JSON), written by the
+ * same script that publishes the checkpoint and removed with it, so that summarizing many
+ * checkpoints is one script reading two hashes. (A checkpoint whose summary would pass
+ * 2 MiB has none; listing then reads its data hash.)
  */
 
 /**
  * Writes a small checkpoint and publishes it, in one round trip: the commit of every
  * checkpoint within RedisStorage's one-round-trip bound (see `redis-storage.ts`).
- * KEYS: index, new data hash, order set. ARGV: stored identifier, handle token, data id,
- * order member, then key and value pairs (the label under its reserved field among them). Returns `{1, entry}` when published (or when this handle's earlier
+ * KEYS: index, new data hash, order set, summary hash. ARGV: stored identifier, handle
+ * token, data id, order member, summary ('' for none), then key and value pairs (the
+ * label under its reserved field among them). Returns `{1, entry}` when published (or when this handle's earlier
  * attempt already was: a retry after a lost reply), `{0, entry}` when another commit
  * holds the identifier. The identifier is checked before anything is written, so a
  * refused commit leaves nothing behind, and nothing ever needs a time-to-live.
@@ -36,7 +43,7 @@
  *
  * @example
  * ```ts
- * await client.eval(WRITE_AND_PUBLISH, 3, index, dataKey, order, identifier, token, dataId, member, 'k', bytes);
+ * await client.eval(WRITE_AND_PUBLISH, 4, index, dataKey, order, summaryKey, identifier, token, dataId, member, summary, 'k', bytes);
  * ```
  */
 export const WRITE_AND_PUBLISH = `
@@ -46,9 +53,10 @@ if entry then
   if string.sub(published, 1, #ARGV[2] + 1) == ARGV[2] .. '.' then return {1, entry} end
   return {0, entry}
 end
-if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZADD', KEYS[3], 0, '') end
 redis.call('ZADD', KEYS[3], 0, ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[5]) end
 local t = redis.call('TIME')
 entry = ARGV[3] .. ' ' .. t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 redis.call('HSET', KEYS[1], ARGV[1], entry)
@@ -57,14 +65,14 @@ return {1, entry}
 
 /**
  * Publishes a staged data hash as checkpoint ARGV[1].
- * KEYS: index, staged data hash, order set. ARGV: stored identifier, handle token,
- * expected field count, data id, order member. Returns `{1, entry}` when published (or when this handle's earlier
+ * KEYS: index, staged data hash, order set, summary hash. ARGV: stored identifier, handle
+ * token, expected field count, data id, order member, summary ('' for none). Returns `{1, entry}` when published (or when this handle's earlier
  * attempt already was: a retry after a lost reply), `{0, entry}` when another commit
  * holds the identifier, `{2, ''}` when the staged hash is not complete (expired).
  *
  * @example
  * ```ts
- * await client.eval(PUBLISH, 3, index, dataKey, order, identifier, token, String(count), dataId, member);
+ * await client.eval(PUBLISH, 4, index, dataKey, order, summaryKey, identifier, token, String(count), dataId, member, summary);
  * ```
  */
 export const PUBLISH = `
@@ -79,6 +87,7 @@ if redis.call('HLEN', KEYS[2]) ~= tonumber(ARGV[3]) then return {2, ''} end
 redis.call('PERSIST', KEYS[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZADD', KEYS[3], 0, '') end
 redis.call('ZADD', KEYS[3], 0, ARGV[5])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], ARGV[6]) end
 local t = redis.call('TIME')
 entry = ARGV[4] .. ' ' .. t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 redis.call('HSET', KEYS[1], ARGV[1], entry)
@@ -185,6 +194,30 @@ return added
 `;
 
 /**
+ * Reads the index entries and summaries of many checkpoints at once, each bounded: a
+ * field longer than its bound comes back as its length (an integer) instead.
+ * KEYS: index, summary hash. ARGV: the longest entry, the longest summary, then the
+ * stored identifiers. Returns, per identifier, its entry and its summary (false when absent).
+ *
+ * @example
+ * ```ts
+ * await client.eval(SUMMARIZE, 2, index, summaryKey, '256', '2097152', 'a', 'b');
+ * ```
+ */
+export const SUMMARIZE = `
+local out = {}
+local maxEntry = tonumber(ARGV[1])
+local maxSummary = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local n = redis.call('HSTRLEN', KEYS[1], ARGV[i])
+  if n > maxEntry then out[#out + 1] = n else out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) end
+  n = redis.call('HSTRLEN', KEYS[2], ARGV[i])
+  if n > maxSummary then out[#out + 1] = n else out[#out + 1] = redis.call('HGET', KEYS[2], ARGV[i]) end
+end
+return out
+`;
+
+/**
  * Lists the index: its field names, or their count alone when it is over ARGV[1].
  * KEYS: index.
  *
@@ -202,12 +235,12 @@ return redis.call('HKEYS', KEYS[1])
 /**
  * Removes checkpoint ARGV[1] if its index entry is still ARGV[2]: the index entry and
  * the data hash and the order member go together (and the order set with the last
- * checkpoint, so that an emptied store holds no key). KEYS: index, data hash, order set.
- * ARGV: stored identifier, entry, order member. Returns 1, or 0 when it changed.
+ * checkpoint, so that an emptied store holds no key), and its summary. KEYS: index, data
+ * hash, order set, summary hash. ARGV: stored identifier, entry, order member. Returns 1, or 0 when it changed.
  *
  * @example
  * ```ts
- * const removed = await client.eval(REMOVE_IF_CURRENT, 3, index, dataKey, order, identifier, entry, member);
+ * const removed = await client.eval(REMOVE_IF_CURRENT, 4, index, dataKey, order, summaryKey, identifier, entry, member);
  * ```
  */
 export const REMOVE_IF_CURRENT = `
@@ -215,6 +248,7 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('UNLINK', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[3]) end
 return 1
 `;
@@ -231,10 +265,11 @@ return 1
  * ```
  */
 export const SCRIPTS = {
-  checkpointableWriteAndPublish: { keys: 3, lua: WRITE_AND_PUBLISH },
-  checkpointablePublish: { keys: 3, lua: PUBLISH },
+  checkpointableWriteAndPublish: { keys: 4, lua: WRITE_AND_PUBLISH },
+  checkpointablePublish: { keys: 4, lua: PUBLISH },
   checkpointableReadIfCurrent: { keys: 2, lua: READ_IF_CURRENT },
-  checkpointableRemoveIfCurrent: { keys: 3, lua: REMOVE_IF_CURRENT },
+  checkpointableRemoveIfCurrent: { keys: 4, lua: REMOVE_IF_CURRENT },
+  checkpointableSummarize: { keys: 2, lua: SUMMARIZE },
   checkpointableList: { keys: 1, lua: LIST },
   checkpointableListRange: { keys: 2, lua: LIST_RANGE },
   checkpointableBuildOrder: { keys: 2, lua: BUILD_ORDER },

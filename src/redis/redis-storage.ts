@@ -5,6 +5,7 @@ import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
 import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
+import { MAX_LABEL_LENGTH } from '../storage/checkpoint-summaries';
 import { connectionLost } from '../server/connection-lost';
 import type { DamagedName } from '../server/damaged-name';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
@@ -209,6 +210,8 @@ export class RedisStorage
   readonly indexKey: string;
   /** @internal the order set's key (identifiers in JavaScript order, see redis-scripts.ts) */
   readonly orderKey: string;
+  /** @internal the summary hash's key (what listing reads, see redis-scripts.ts) */
+  readonly summaryKey: string;
   /**
    * @internal the one-round-trip bound (keys, bytes); tests lower it below zero to send
    * every commit down the staged path
@@ -235,6 +238,7 @@ export class RedisStorage
     this.server = address.display;
     this.indexKey = `${prefix}index`;
     this.orderKey = `${prefix}order`;
+    this.summaryKey = `${prefix}summary`;
     // On a borrowed client this adds methods under the library's own names (SCRIPTS);
     // defining them again, as a second storage on the same client does, is harmless.
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
@@ -400,6 +404,7 @@ export class RedisStorage
       fields.set(LABEL_FIELD, Buffer.from(storedLabel(label)));
     }
     const member = this.orderMember(identifier);
+    const summary = summaryOf(checkpoint.values, label);
     const result = await this.run(
       action,
       async () => {
@@ -411,10 +416,12 @@ export class RedisStorage
             this.indexKey,
             dataKey,
             this.orderKey,
+            this.summaryKey,
             storedName(identifier),
             checkpoint.token,
             dataId,
             member,
+            summary,
             ...args,
           )) as [number, string];
         }
@@ -434,14 +441,20 @@ export class RedisStorage
           this.indexKey,
           dataKey,
           this.orderKey,
+          this.summaryKey,
           storedName(identifier),
           checkpoint.token,
           String(fields.size),
           dataId,
           member,
+          summary,
         )) as [number, string];
       },
-      { details: { identifier }, keys: [this.indexKey, dataKey, this.orderKey], advice },
+      {
+        details: { identifier },
+        keys: [this.indexKey, dataKey, this.orderKey, this.summaryKey],
+        advice,
+      },
     );
     const [status, raw] = result;
     if (status === 0) throw alreadyCommitted(identifier);
@@ -503,11 +516,15 @@ export class RedisStorage
             this.indexKey,
             dataKey,
             this.orderKey,
+            this.summaryKey,
             stored,
             entry.raw,
             this.orderMember(identifier),
           ),
-        { details: { identifier }, keys: [this.indexKey, dataKey, this.orderKey] },
+        {
+          details: { identifier },
+          keys: [this.indexKey, dataKey, this.orderKey, this.summaryKey],
+        },
       );
       if (removed === 1) return;
     }
@@ -670,23 +687,101 @@ export class RedisStorage
     const asked = identifiers.filter((id) => nameProblem(id) === undefined);
     if (asked.length === 0) return out;
     const action = `summarize ${asked.length} checkpoints`;
-    const raws = await this.run(
+    const replies = (await this.run(
       action,
-      () => this.client.hmgetBuffer(this.indexKey, ...asked.map(storedName)),
-      { keys: [this.indexKey], retry: true },
-    );
+      () =>
+        this.scripts.checkpointableSummarizeBuffer(
+          this.indexKey,
+          this.summaryKey,
+          String(MAX_ENTRY_BYTES),
+          String(MAX_SUMMARY_BYTES),
+          ...asked.map(storedName),
+        ),
+      { keys: [this.indexKey, this.summaryKey], retry: true },
+    )) as (Buffer | number | null)[];
+    // Checkpoints without a summary (written before summaries, or too large for one) are
+    // read from their data hashes, in one pipeline.
     const entries: { identifier: string; entry: IndexEntry }[] = [];
+    const done = new Map<string, CheckpointSummary>();
     for (const [i, identifier] of asked.entries()) {
-      const raw = raws[i];
+      const raw = replies[2 * i];
+      const stored = replies[2 * i + 1];
       if (raw === null || raw === undefined) continue; // not committed, or removed meanwhile
       try {
-        entries.push({ identifier, entry: parseEntry(raw, identifier, this.indexKey) });
+        const entry = parseEntry(
+          typeof raw === 'number' ? Buffer.alloc(MAX_ENTRY_BYTES + 1) : raw,
+          identifier,
+          this.indexKey,
+        );
+        if (stored === null || stored === undefined) {
+          entries.push({ identifier, entry });
+          continue;
+        }
+        done.set(identifier, this.readSummary(identifier, entry, stored));
       } catch (error) {
         if (!(error instanceof CheckpointError)) throw error;
         out.damaged.push({ identifier, error });
       }
     }
-    if (entries.length === 0) return out;
+    if (entries.length > 0) await this.summarizeFromData(entries, done, out.damaged);
+    for (const identifier of asked) {
+      const summary = done.get(identifier);
+      if (summary !== undefined) out.summaries.push(summary);
+    }
+    return out;
+  }
+
+  /** A summary read from the summary hash, checked; `Deserialize` when it is damaged. */
+  private readSummary(
+    identifier: string,
+    entry: IndexEntry,
+    stored: Buffer | number,
+  ): CheckpointSummary {
+    const damaged = (why: string) =>
+      new CheckpointError(
+        'Deserialize',
+        `The summary of checkpoint ${quote(identifier)} in Redis hash ${quote(this.summaryKey)} is damaged: ${why}. Remove the checkpoint, or restore the Redis data from a backup.`,
+        { identifier },
+      );
+    if (typeof stored === 'number')
+      throw damaged(`it is ${stored} bytes long, longer than any summary`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(UTF8.decode(stored));
+    } catch {
+      throw damaged('it is not JSON in UTF-8');
+    }
+    const { k, l } = (parsed ?? {}) as { k?: unknown; l?: unknown };
+    if (typeof k !== 'string') throw damaged('it has no key list');
+    if (l !== undefined && (typeof l !== 'string' || l.length > MAX_LABEL_LENGTH)) {
+      throw damaged('its label is not a string of at most 65,536 characters');
+    }
+    const sizes = new Map<string, number>();
+    for (const item of k === '' ? [] : k.split('\\')) {
+      const slash = item.lastIndexOf('/');
+      const read = readStoredName(item.slice(0, slash));
+      if (!('name' in read)) continue; // never handed out; listDamaged() reports it
+      const text = item.slice(slash + 1);
+      if (!/^\d{1,10}$/.test(text))
+        throw damaged(`the size of key ${quote(read.name)} is ${quote(text)}`);
+      sizes.set(read.name, Number(text));
+    }
+    return {
+      identifier,
+      createdAt: entry.createdAt,
+      keys: sortNames([...sizes.keys()]),
+      sizes,
+      ...(l === undefined ? {} : { label: l }),
+    };
+  }
+
+  /** Summaries read from the data hashes, one script per checkpoint in one pipeline. */
+  private async summarizeFromData(
+    entries: { identifier: string; entry: IndexEntry }[],
+    done: Map<string, CheckpointSummary>,
+    damaged: CheckpointSummaries['damaged'],
+  ): Promise<void> {
+    const action = `summarize ${entries.length} checkpoints from their data`;
     const replies = await this.run(
       action,
       async () => {
@@ -709,20 +804,18 @@ export class RedisStorage
       try {
         const read = this.readReply(identifier, entry, replies[i]);
         if (read === undefined) continue; // removed or replaced meanwhile
-        const summary: CheckpointSummary = {
+        done.set(identifier, {
           identifier,
           createdAt: entry.createdAt,
           keys: sortNames([...read.sizes.keys()]),
           sizes: read.sizes,
           ...(read.label === undefined ? {} : { label: read.label }),
-        };
-        out.summaries.push(summary);
+        });
       } catch (error) {
         if (!(error instanceof CheckpointError)) throw error;
-        out.damaged.push({ identifier, error });
+        damaged.push({ identifier, error });
       }
     }
-    return out;
   }
 
   /** The arguments of the READ_IF_CURRENT script for one checkpoint. */
@@ -1085,6 +1178,22 @@ function openFailure(address: ServerAddress, error: unknown): CheckpointError {
 
 /** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
 const CLOSED = Symbol('closed');
+
+/** The longest summary written or read, in bytes (see redis-scripts.ts). */
+const MAX_SUMMARY_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The summary-hash field of a checkpoint: its label and its keys with their sizes, or ''
+ * (none) when it would pass {@link MAX_SUMMARY_BYTES}.
+ */
+function summaryOf(values: Map<string, Uint8Array>, label: string | undefined): string {
+  const parts: string[] = [];
+  for (const [key, bytes] of values) parts.push(`${storedName(key)}/${bytes.length}`);
+  const json = JSON.stringify(
+    label === undefined ? { k: parts.join('\\') } : { l: label, k: parts.join('\\') },
+  );
+  return Buffer.byteLength(json) <= MAX_SUMMARY_BYTES ? json : '';
+}
 
 /** Ends the sort key in an order member (see redis-scripts.ts). */
 const ZERO_PAIR = Buffer.alloc(2);

@@ -123,9 +123,15 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     await draft.put('n', 1);
     await (await storage.commitCheckpoint(draft)).release();
     const keys = await keysUnder(admin, prefix);
-    expect(keys).toHaveLength(3);
+    expect(keys).toHaveLength(4);
     expect(keys[1]).toBe(`${prefix}index`);
     expect(keys[2]).toBe(`${prefix}order`);
+    expect(keys[3]).toBe(`${prefix}summary`);
+    // Keys with the sizes of their values, for listing without reading them.
+    const summary = JSON.parse((await admin.hget(`${prefix}summary`, 'order-42'))!) as {
+      k: string;
+    };
+    expect(summary.k).toMatch(/^raw\/4\\n\/\d+$/);
     // The completeness mark, then the identifier's UTF-16 units, two zero bytes, its text.
     expect(await admin.zrangeBuffer(`${prefix}order`, '0', '-1')).toEqual([
       Buffer.alloc(0),
@@ -245,7 +251,7 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     const keys = await keysUnder(admin, prefix);
     const lasting = [];
     for (const key of keys) if ((await admin.pttl(key)) === -1) lasting.push(key);
-    expect(lasting).toHaveLength(values > 0 ? 3 : 2); // data hash, index, order set
+    expect(lasting).toHaveLength(values > 0 ? 4 : 3); // data hash, index, order set, summaries
   }
 
   it('commits once when a borrowed client resends the publish step after a reconnect', async () => {
@@ -289,7 +295,7 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
         const saved = await storage.commitCheckpoint(draft);
         expect(await saved.get('v')).toBe('first attempt');
         await saved.release();
-        expect(await keysUnder(admin, prefix)).toHaveLength(3);
+        expect(await keysUnder(admin, prefix)).toHaveLength(4);
         // Any other writer is still refused.
         expect((await failure(other.createCheckpoint('landed'))).kind).toBe('AlreadyExists');
         await other.close();
@@ -367,15 +373,17 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(
       await admin.eval(
         PUBLISH,
-        3,
+        4,
         index,
         `${prefix}data:${first}`,
         `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         draft.token,
         '1',
         first,
         storage.orderMember('landed'),
+        '',
       ),
     ).toEqual([1, entry]);
     // A later attempt of the same handle: its freshly staged hash is dropped.
@@ -384,15 +392,17 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(
       await admin.eval(
         PUBLISH,
-        3,
+        4,
         index,
         `${prefix}data:${second}`,
         `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         draft.token,
         '1',
         second,
         storage.orderMember('landed'),
+        '',
       ),
     ).toEqual([1, entry]);
     expect(await admin.exists(`${prefix}data:${second}`)).toBe(0);
@@ -401,15 +411,17 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(
       await admin.eval(
         PUBLISH,
-        3,
+        4,
         index,
         `${prefix}data:other.0`,
         `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         'other',
         '1',
         'other.0',
         storage.orderMember('landed'),
+        '',
       ),
     ).toEqual([0, entry]);
     expect(await admin.exists(`${prefix}data:other.0`)).toBe(0);
@@ -432,14 +444,16 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     const run = (token: string, dataId: string) =>
       admin.eval(
         WRITE_AND_PUBLISH,
-        3,
+        4,
         index,
         `${prefix}data:${dataId}`,
         `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         token,
         dataId,
         storage.orderMember('landed'),
+        '',
         'v',
         'other bytes',
       );
@@ -452,6 +466,7 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
       `${prefix}data:${draft.token}.0`,
       index,
       `${prefix}order`,
+      `${prefix}summary`,
     ]);
     expect(await admin.hget(`${prefix}data:${draft.token}.0`, 'v')).not.toBe('other bytes');
     // Through the storage: AlreadyExists at commit, for a handle made before the winner.

@@ -193,14 +193,44 @@ describe.runIf(redisAnswers())('RedisStorage labels, summaries and prefix listin
           `Checkpoint "${id}" in Redis hash "${dataKey}" is damaged: ${why}. Remove the checkpoint, or restore the Redis data from a backup.`,
         );
       }
+      // Summaries come from the summary hash: damage there is reported, checkpoint by checkpoint.
+      const summaryKey = `${prefix}summary`;
+      const broken: [string, Buffer, string][] = [
+        ['stray', Buffer.from('not json'), 'it is not JSON in UTF-8'],
+        ['raw-nul', Buffer.from('{"k":1}'), 'it has no key list'],
+        [
+          'not-utf8',
+          Buffer.from(JSON.stringify({ k: '', l: 'x'.repeat(65_537) })),
+          'its label is not a string of at most 65,536 characters',
+        ],
+        [
+          'huge',
+          Buffer.alloc(3 * 1024 * 1024, 0x20),
+          'it is 3145728 bytes long, longer than any summary',
+        ],
+      ];
+      for (const [id, bytes] of broken) await admin.hset(summaryKey, id, bytes);
       const { summaries, damaged } = await storage.summarizeCheckpoints([
-        ...tampered.map(([id]) => id),
+        ...broken.map(([id]) => id),
         'good',
       ]);
-      expect(summaries.map((s) => s.identifier)).toEqual(['good']);
-      expect(damaged.map((d) => [d.identifier, d.error.kind])).toEqual(
-        tampered.map(([id]) => [id, 'Deserialize']),
+      expect(summaries.map((s) => [s.identifier, s.label])).toEqual([['good', 'fine']]);
+      expect(damaged.map((d) => d.error.message)).toEqual(
+        broken.map(
+          ([id, , why]) =>
+            `The summary of checkpoint "${id}" in Redis hash "${summaryKey}" is damaged: ${why}. Remove the checkpoint, or restore the Redis data from a backup.`,
+        ),
       );
+      // Without a summary (a store written before summaries), the data hash is read, and
+      // its damaged label is reported.
+      await admin.hdel(summaryKey, 'stray', 'good');
+      const fallback = await storage.summarizeCheckpoints(['stray', 'good']);
+      expect(fallback.summaries.map((s) => [s.identifier, s.label, s.keys])).toEqual([
+        ['good', 'fine', ['k']],
+      ]);
+      expect(fallback.damaged.map((d) => [d.identifier, d.error.kind])).toEqual([
+        ['stray', 'Deserialize'],
+      ]);
       // The label field is not a key: listDamaged() does not report it.
       expect(
         (await storage.listDamaged()).every((d) => !d.reason.startsWith('key of checkpoint')),

@@ -23,8 +23,8 @@ describe.runIf(redisAnswers())('RedisStorage across processes', () => {
         await checkWorkers(result, reader, 4, 100);
         // Losers wrote nothing (one-script path) or had their staged values deleted by
         // the commit that refused them: one data hash per committed checkpoint, plus the
-        // index and the order set.
-        expect(await keysUnder(client, prefix)).toHaveLength(250 + 2);
+        // index, the order set and the summaries.
+        expect(await keysUnder(client, prefix)).toHaveLength(250 + 3);
       } finally {
         await reader.close();
         await client.quit();
