@@ -24,8 +24,8 @@ import {
   type PrefixListing,
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
-import { nameProblem, sortNames } from '../storage/names';
-import { prefixRange, sortKey } from '../server/sort-key';
+import { nameProblem } from '../storage/names';
+import { prefixRange, sortedNames, sortKey } from '../server/sort-key';
 import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
 
 /**
@@ -123,6 +123,8 @@ const SUSPECT_NAME = '[\\u0001-\\u001f\\u007f-\\u009f/\\\\]';
 export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
 /** The longest `key_list` written or read (characters); longer lists are left NULL. */
 const MAX_KEY_LIST = 1024 * 1024;
+/** From this many identifiers on, a summary reads the whole table instead of matching them. */
+const SUMMARY_SCAN = 1000;
 /** Rows one statement of a prefix listing reads at most. */
 const PREFIX_BATCH = 10_000;
 
@@ -556,18 +558,26 @@ export class PostgresStorage
     // by the commit (`key/size` entries joined by `\`; neither character is in a name, so
     // a valid list splits exactly, and a damaged key holding them fails the name check
     // like any damaged key). Rows without one (over 1 MiB) are summarized from the values.
+    const stored = asked.map(storedName);
+    // Many identifiers are summarized from one pass over the table, filtered here: cheaper
+    // than sending them all and matching them on the server. The time comes back as
+    // milliseconds (floored, as a load's Date holds it), which parses faster than text.
+    const all = asked.length >= SUMMARY_SCAN;
     const found = await this.query<SummaryRow>(
       `summarize ${asked.length} checkpoints`,
-      `SELECT identifier, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
+      `SELECT identifier, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
+              left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
               CASE WHEN length(key_list) <= ${MAX_KEY_LIST} THEN key_list END AS list
-       FROM ${this.names.checkpoints} WHERE identifier = ANY($1::text[])`,
-      [asked.map(storedName)],
+       FROM ${this.names.checkpoints}
+       ${all ? `LIMIT ${MAX_POSTGRES_CHECKPOINTS}` : 'WHERE identifier = ANY($1::text[])'}`,
+      all ? [] : [stored],
     );
     const missing = found.rows.filter((row) => row.list === null);
     if (missing.length > 0) {
       const joined = await this.query<SummaryRow>(
         `summarize ${missing.length} checkpoints from their values`,
-        `SELECT c.identifier, c.created_at, left(c.label, ${MAX_STORED_LABEL + 1}) AS label, k.count, k.list
+        `SELECT c.identifier, floor(extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
+                left(c.label, ${MAX_STORED_LABEL + 1}) AS label, k.count, k.list
          FROM ${this.names.checkpoints} c CROSS JOIN LATERAL
            (SELECT count(*) AS count,
                    CASE WHEN count(*) <= ${MAX_POSTGRES_KEYS}
@@ -581,8 +591,8 @@ export class PostgresStorage
     const byId = new Map<string, SummaryRow>();
     for (const row of found.rows)
       if (row.list !== null || !byId.has(row.identifier)) byId.set(row.identifier, row);
-    for (const identifier of asked) {
-      const row = byId.get(storedName(identifier));
+    for (const [i, identifier] of asked.entries()) {
+      const row = byId.get(stored[i]);
       if (row === undefined) continue; // not committed, or removed meanwhile
       try {
         if (Number(row.count) > MAX_POSTGRES_KEYS) {
@@ -612,8 +622,8 @@ export class PostgresStorage
         }
         const summary: CheckpointSummary = {
           identifier,
-          createdAt: row.created_at,
-          keys: sortNames([...sizes.keys()]),
+          createdAt: new Date(row.created_ms),
+          keys: sortedNames([...sizes.keys()]),
           sizes,
           ...(label === undefined ? {} : { label }),
         };
@@ -1089,7 +1099,7 @@ function release(client: PoolClient, broken: boolean): void {
 /** A row of a summary query: `list` is `key/size` entries joined by `\`. */
 interface SummaryRow {
   identifier: string;
-  created_at: Date;
+  created_ms: number;
   label: string | null;
   count: string;
   list: string | null;

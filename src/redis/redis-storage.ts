@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
@@ -26,7 +27,7 @@ import {
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
 import { nameProblem } from '../storage/names';
-import { nameOfSortKey, prefixRange, sortKey } from '../server/sort-key';
+import { nameOfSortKey, prefixRange, sortedNames, sortKey } from '../server/sort-key';
 import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
 
 /**
@@ -747,7 +748,8 @@ export class RedisStorage
       throw damaged(`it is ${stored} bytes long, longer than any summary`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(UTF8.decode(stored));
+      if (!isUtf8(stored)) throw new Error('not UTF-8');
+      parsed = JSON.parse(stored.toString('utf8'));
     } catch {
       throw damaged('it is not JSON in UTF-8');
     }
@@ -769,7 +771,7 @@ export class RedisStorage
     return {
       identifier,
       createdAt: entry.createdAt,
-      keys: sortNames([...sizes.keys()]),
+      keys: sortedNames([...sizes.keys()]),
       sizes,
       ...(l === undefined ? {} : { label: l }),
     };
@@ -807,7 +809,7 @@ export class RedisStorage
         done.set(identifier, {
           identifier,
           createdAt: entry.createdAt,
-          keys: sortNames([...read.sizes.keys()]),
+          keys: sortedNames([...read.sizes.keys()]),
           sizes: read.sizes,
           ...(read.label === undefined ? {} : { label: read.label }),
         });
