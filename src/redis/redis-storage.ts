@@ -152,8 +152,11 @@ interface IndexEntry {
  * Key layout, for the default prefix `checkpointable:`:
  * ```
  * checkpointable:index            hash: identifier -> "<dataId> <createdAt ms>", committed only
- * checkpointable:data:<dataId>    hash: key -> value bytes, one per checkpoint
+ * checkpointable:data:<dataId>    hash: key -> value bytes, one per checkpoint (and its label)
+ * checkpointable:order            sorted set: identifiers in JavaScript order, for prefix listings
+ * checkpointable:summary          hash: identifier -> label, keys and value sizes, for listings
  * ```
+ * (See `redis-scripts.ts` for the order set's members and the summaries.)
  * Listing reads the index hash only (one HKEYS; never KEYS or SCAN over the keyspace,
  * never a payload). Identifiers and keys are stored as written, UTF-8; a lone surrogate
  * is escaped (see `stored-name.ts`). Values are binary-safe Buffers.
@@ -566,6 +569,7 @@ export class RedisStorage
       if ('name' in read) valid.push(read.name);
       else damaged.push({ name: shown(raw), reason: `checkpoint identifier: ${read.problem}` });
     }
+    damaged.push(...(await this.orderProblems(valid)));
     for (const identifier of sortNames(valid)) {
       let loaded: RedisCommittedCheckpoint;
       try {
@@ -593,6 +597,53 @@ export class RedisStorage
       }
     }
     return damaged;
+  }
+
+  /**
+   * Where the order set and the index disagree: committed identifiers the set lacks
+   * (prefix listings leave them out) and members that name no identifier correctly.
+   * Members of identifiers no longer committed are not damage: listings skip them.
+   */
+  private async orderProblems(committed: string[]): Promise<DamagedName[]> {
+    const members = (await this.run(
+      'list damaged order entries',
+      async () => {
+        const count = await this.client.zcard(this.orderKey);
+        if (count > MAX_REDIS_CHECKPOINTS + 1) return count;
+        return this.client.zrangeBuffer(this.orderKey, '0', '-1');
+      },
+      { keys: [this.orderKey], retry: true },
+    )) as Buffer[] | number;
+    if (typeof members === 'number') {
+      return [
+        {
+          name: this.orderKey,
+          reason: `order set: it holds ${members} members, more than the ${MAX_REDIS_CHECKPOINTS} checkpoints a store lists; remove the key and reopen the storage to build it again`,
+        },
+      ];
+    }
+    const problems: DamagedName[] = [];
+    const listed = new Set<string>();
+    for (const member of members) {
+      if (member.length === 0) continue; // the completeness mark
+      const name = this.nameOfMember(member);
+      if (name === undefined) {
+        problems.push({
+          name: shown(member),
+          reason:
+            'order set member: it is not the sort key, two zero bytes and the identifier; remove the member',
+        });
+      } else listed.add(name);
+    }
+    for (const identifier of committed) {
+      if (!listed.has(identifier)) {
+        problems.push({
+          name: identifier,
+          reason: `checkpoint identifier: it is missing from the order set ${quote(this.orderKey)}, so prefix listings (series) leave it out; remove that key and reopen the storage to build it again`,
+        });
+      }
+    }
+    return problems;
   }
 
   /** The index's field names, as bytes, refused when there are more than a listing returns. */

@@ -124,6 +124,14 @@ describe.runIf(redisAnswers())('RedisStorage labels, summaries and prefix listin
         's:2',
       ]);
       expect(await storage.checkpointIdentifiersWithPrefix('s:')).toEqual(['s:1', 's:2', 's:3']);
+      // listDamaged() names the damaged members, and a committed identifier the set lost.
+      await admin.zrem(`${prefix}order`, storage.orderMember('s:2'));
+      expect(await storage.checkpointIdentifiersWithPrefix('s:')).toEqual(['s:1', 's:3']);
+      expect((await storage.listDamaged()).map((d) => d.reason)).toEqual([
+        'order set member: it is not the sort key, two zero bytes and the identifier; remove the member',
+        'order set member: it is not the sort key, two zero bytes and the identifier; remove the member',
+        `checkpoint identifier: it is missing from the order set "${prefix}order", so prefix listings (series) leave it out; remove that key and reopen the storage to build it again`,
+      ]);
     } finally {
       await storage.close();
     }
