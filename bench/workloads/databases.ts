@@ -54,6 +54,7 @@ async function managerRows(
   open: (name: string) => Promise<Storage>,
   bare: { name: string; write: (n: number, bytes: Uint8Array) => Promise<unknown> },
   { io, cpu }: { io: Budget; cpu: Budget },
+  script?: { name: string; write: (n: number, bytes: Uint8Array) => Promise<unknown> },
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const storage = await open('m');
@@ -64,7 +65,10 @@ async function managerRows(
     let n = 0;
     const save = await compare(
       () => manager.save(`s-${n++}`, STATE),
-      { bare: () => bare.write(n++, bytes) },
+      {
+        bare: () => bare.write(n++, bytes),
+        ...(script === undefined ? {} : { script: () => script.write(n++, bytes) }),
+      },
       io,
     );
     rows.push(
@@ -78,6 +82,19 @@ async function managerRows(
         maxRatio: 1.3,
       }),
     );
+    if (script !== undefined) {
+      rows.push(
+        ratioRow({
+          name: `manager save of a 1 KB state, ${backend}, against a one-script write`,
+          value: save.subjectMs,
+          unit: 'ms',
+          baselineName: `${script.name} of the same ${bytes.length} bytes`,
+          baseline: save.baselineMs.script,
+          ratio: save.ratio.script,
+          maxRatio: 1.3,
+        }),
+      );
+    }
     const eight = () => Array.from({ length: 8 }, () => `p-${n++}`);
     const concurrent = await compare(
       () => Promise.all(eight().map((id) => manager.save(id, STATE))),
@@ -324,6 +341,16 @@ export async function redisBenchmarks({ io, cpu }: { io: Budget; cpu: Budget }):
         note: 'ratio is time per commit / time per bare SET',
       }),
     );
+    // The least a one-round-trip commit can be: one script (EVALSHA after its first call)
+    // writing the bytes into a hash.
+    client.defineCommand('benchBareWrite', {
+      numberOfKeys: 1,
+      lua: "return redis.call('HSET', KEYS[1], 'v', ARGV[1])",
+    });
+    const bareScript = (key: string, value: Buffer) =>
+      (
+        client as unknown as Record<string, (k: string, v: Buffer) => Promise<unknown>>
+      ).benchBareWrite(key, value);
     lister = await RedisStorage.open({ url: REDIS_URL, prefix: `${prefix}l:` });
     await fill(lister, 10_000, 16);
     const listing = await compare(
@@ -351,6 +378,10 @@ export async function redisBenchmarks({ io, cpu }: { io: Budget; cpu: Budget }):
           write: (i, value) => client.set(`${prefix}bare-m:${i}`, Buffer.from(value)),
         },
         { io, cpu },
+        {
+          name: 'bare EVALSHA of a script writing them into a hash',
+          write: (i, value) => bareScript(`${prefix}bare-s:${i}`, Buffer.from(value)),
+        },
       )),
     );
   } finally {
