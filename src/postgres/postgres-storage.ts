@@ -569,9 +569,15 @@ export class PostgresStorage
               left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
               CASE WHEN length(key_list) <= ${MAX_KEY_LIST} THEN key_list END AS list
        FROM ${this.names.checkpoints}
-       ${all ? `LIMIT ${MAX_POSTGRES_CHECKPOINTS}` : 'WHERE identifier = ANY($1::text[])'}`,
+       ${all ? `LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}` : 'WHERE identifier = ANY($1::text[])'}`,
       all ? [] : [stored],
     );
+    if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
+      throw new CheckpointError(
+        'Other',
+        `PostgreSQL table ${this.table} holds more than ${MAX_POSTGRES_CHECKPOINTS} checkpoints, more than one listing returns; remove old checkpoints (the CLI's prune does it), or split them over several tables.`,
+      );
+    }
     const missing = found.rows.filter((row) => row.list === null);
     if (missing.length > 0) {
       const joined = await this.query<SummaryRow>(
