@@ -131,6 +131,32 @@ describe.runIf(postgresAnswers())('PostgresStorage labels, summaries and prefix 
     }
   });
 
+  it('summarizes a thousand checkpoints and more in one pass, in the order asked', async () => {
+    const table = tables.next();
+    const storage = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
+    try {
+      await commit(storage, 'real', { a: 1, b: 'two' }, 'labelled');
+      await sql(
+        `INSERT INTO "${table}" (identifier, commit_token, sort_key, key_list)
+         SELECT 'bulk-' || lpad(i::text, 4, '0'), gen_random_uuid(), '\\x00', 'k/' || i
+         FROM generate_series(1, 1200) AS i`,
+      );
+      const asked = [
+        'missing',
+        ...Array.from({ length: 1200 }, (_, i) => `bulk-${String(1200 - i).padStart(4, '0')}`),
+        'real',
+      ];
+      const { summaries, damaged } = await storage.summarizeCheckpoints(asked);
+      expect(damaged).toEqual([]);
+      expect(summaries.map((s) => s.identifier)).toEqual(asked.slice(1));
+      expect(summaries[0].sizes).toEqual(new Map([['k', 1200]]));
+      const real = summaries[summaries.length - 1];
+      expect([real.keys, real.label]).toEqual([['a', 'b'], 'labelled']);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('refuses a damaged label at load and reports it as damaged in summaries', async () => {
     const table = tables.next();
     const storage = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
