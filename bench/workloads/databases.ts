@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type Storage } from 'checkpointable';
+import { CheckpointManager, type Storage } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { RedisStorage } from 'checkpointable/redis';
 import { Redis } from 'ioredis';
@@ -28,6 +28,126 @@ async function fill(storage: Storage, count: number, concurrency: number): Promi
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
+}
+
+/** A state of about 1 KB once encoded, as a service would save it. */
+const STATE = {
+  order: { id: 42, customer: 'customer-0042', note: 'n'.repeat(900), lines: [1, 2, 3] },
+};
+
+/** The bytes the manager writes for {@link STATE}: what the bare baselines write. */
+async function encodedState(storage: Storage): Promise<Uint8Array> {
+  const draft = await storage.createCheckpoint(`encode-${RUN}`);
+  await draft.put('order', STATE.order);
+  const bytes = await draft.getBytes('order');
+  await draft.discard();
+  return bytes;
+}
+
+/**
+ * The manager rows shared by PostgreSQL and Redis: a save of a 1 KB state against the bare
+ * write of the same bytes (`bare`), 8 saves in flight against 8 one after another, and
+ * `manager.list()` of 10,000 checkpoints against `checkpointIdentifiers()`.
+ */
+async function managerRows(
+  backend: string,
+  open: (name: string) => Promise<Storage>,
+  bare: { name: string; write: (n: number, bytes: Uint8Array) => Promise<unknown> },
+  { io, cpu }: { io: Budget; cpu: Budget },
+  script?: { name: string; write: (n: number, bytes: Uint8Array) => Promise<unknown> },
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const storage = await open('m');
+  const lister = await open('ml');
+  try {
+    const manager = new CheckpointManager(storage);
+    const bytes = await encodedState(storage);
+    let n = 0;
+    const save = await compare(
+      () => manager.save(`s-${n++}`, STATE),
+      {
+        bare: () => bare.write(n++, bytes),
+        ...(script === undefined ? {} : { script: () => script.write(n++, bytes) }),
+      },
+      io,
+    );
+    rows.push(
+      ratioRow({
+        name: `manager save of a 1 KB state, ${backend}`,
+        value: save.subjectMs,
+        unit: 'ms',
+        baselineName: `${bare.name} of the same ${bytes.length} bytes`,
+        baseline: save.baselineMs.bare,
+        ratio: save.ratio.bare,
+        maxRatio: 1.3,
+      }),
+    );
+    if (script !== undefined) {
+      rows.push(
+        ratioRow({
+          name: `manager save of a 1 KB state, ${backend}, against a one-script write`,
+          value: save.subjectMs,
+          unit: 'ms',
+          baselineName: `${script.name} of the same ${bytes.length} bytes`,
+          baseline: save.baselineMs.script,
+          ratio: save.ratio.script,
+          maxRatio: 1.3,
+        }),
+      );
+    }
+    const eight = () => Array.from({ length: 8 }, () => `p-${n++}`);
+    const concurrent = await compare(
+      () => Promise.all(eight().map((id) => manager.save(id, STATE))),
+      {
+        sequential: async () => {
+          for (const id of eight()) await manager.save(id, STATE);
+        },
+      },
+      io,
+    );
+    const speedup = 1 / concurrent.ratio.sequential;
+    rows.push({
+      name: `8 concurrent small saves, ${backend}: throughput against one at a time`,
+      value: 8000 / concurrent.subjectMs,
+      unit: 'saves/s',
+      baselineName: '8 saves one after another',
+      baseline: 8000 / concurrent.baselineMs.sequential,
+      ratio: speedup,
+      target: '>= 4x',
+      met: speedup >= 4,
+      note: 'ratio is throughput in flight / throughput one at a time',
+    });
+
+    const listManager = new CheckpointManager(lister);
+    let next = 0;
+    const lane = async () => {
+      while (next < 10_000) await listManager.save(`l-${String(next++).padStart(6, '0')}`, STATE);
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    const listing = await compare(
+      async () => {
+        const listed = await listManager.list();
+        if (listed.length !== 10_000) throw new Error(`listed ${listed.length}, not 10,000`);
+      },
+      { identifiers: () => lister.checkpointIdentifiers() },
+      { ...cpu, iterations: Math.min(cpu.iterations, 10) },
+    );
+    rows.push(
+      ratioRow({
+        name: `manager.list() of 10,000 checkpoints, ${backend}`,
+        value: listing.subjectMs,
+        unit: 'ms',
+        baselineName: 'checkpointIdentifiers() of the same storage',
+        baseline: listing.baselineMs.identifiers,
+        ratio: listing.ratio.identifiers,
+        maxRatio: 2,
+      }),
+    );
+  } finally {
+    await storage.close();
+    await lister.close();
+  }
+  return rows;
 }
 
 /**
@@ -98,6 +218,22 @@ export async function postgresBenchmarks({ io, cpu }: { io: Budget; cpu: Budget 
       }),
       met: listing.subjectMs < 20,
     });
+    rows.push(
+      ...(await managerRows(
+        'PostgresStorage',
+        (name) =>
+          PostgresStorage.open({
+            connectionString: DATABASE_URL,
+            table: `cp_bench_${name}_${RUN}`,
+          }),
+        {
+          name: 'bare INSERT',
+          write: (i, value) =>
+            pool.query(`INSERT INTO "${bare}" (id, value) VALUES ($1, $2)`, [`m-${i}`, value]),
+        },
+        { io, cpu },
+      )),
+    );
     rows.push(...(await postgresLargeValue(`cp_bench_large_${RUN}`, 200)));
   } finally {
     await storage?.close();
@@ -111,6 +247,10 @@ export async function postgresBenchmarks({ io, cpu }: { io: Budget; cpu: Budget 
       listTable,
       `${large}_values`,
       large,
+      ...['m', 'ml'].flatMap((name) => [
+        `cp_bench_${name}_${RUN}_values`,
+        `cp_bench_${name}_${RUN}`,
+      ]),
     ]) {
       await pool.query(`DROP TABLE IF EXISTS "${t}"`).catch(() => undefined);
     }
@@ -201,6 +341,16 @@ export async function redisBenchmarks({ io, cpu }: { io: Budget; cpu: Budget }):
         note: 'ratio is time per commit / time per bare SET',
       }),
     );
+    // The least a one-round-trip commit can be: one script (EVALSHA after its first call)
+    // writing the bytes into a hash.
+    client.defineCommand('benchBareWrite', {
+      numberOfKeys: 1,
+      lua: "return redis.call('HSET', KEYS[1], 'v', ARGV[1])",
+    });
+    const bareScript = (key: string, value: Buffer) =>
+      (
+        client as unknown as Record<string, (k: string, v: Buffer) => Promise<unknown>>
+      ).benchBareWrite(key, value);
     lister = await RedisStorage.open({ url: REDIS_URL, prefix: `${prefix}l:` });
     await fill(lister, 10_000, 16);
     const listing = await compare(
@@ -218,6 +368,21 @@ export async function redisBenchmarks({ io, cpu }: { io: Budget; cpu: Budget }):
         ratio: listing.ratio.hkeys,
         maxRatio: null,
       }),
+    );
+    rows.push(
+      ...(await managerRows(
+        'RedisStorage',
+        (name) => RedisStorage.open({ url: REDIS_URL, prefix: `${prefix}${name}:` }),
+        {
+          name: 'bare SET',
+          write: (i, value) => client.set(`${prefix}bare-m:${i}`, Buffer.from(value)),
+        },
+        { io, cpu },
+        {
+          name: 'bare EVALSHA of a script writing them into a hash',
+          write: (i, value) => bareScript(`${prefix}bare-s:${i}`, Buffer.from(value)),
+        },
+      )),
     );
   } finally {
     await storage?.close();

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { CheckpointError, quote } from '../errors';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
@@ -14,6 +14,19 @@ import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-na
 import { connectionLost } from '../server/connection-lost';
 import type { DamagedName } from '../server/damaged-name';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from '../storage/checkpoint-summaries';
+import {
+  selectWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
+import { nameProblem } from '../storage/names';
+import { prefixRange, sortedNames, sortKey } from '../server/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
 
 /**
  * Options of {@link PostgresStorage.open}.
@@ -108,6 +121,12 @@ export const MAX_POSTGRES_KEYS = 1_000_000;
 const SUSPECT_NAME = '[\\u0001-\\u001f\\u007f-\\u009f/\\\\]';
 /** The most checkpoints one listing may return, for the same reason. */
 export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
+/** The longest `key_list` written or read (characters); longer lists are left NULL. */
+const MAX_KEY_LIST = 1024 * 1024;
+/** From this many identifiers on, a summary reads the whole table instead of matching them. */
+const SUMMARY_SCAN = 1000;
+/** Rows one statement of a prefix listing reads at most. */
+const PREFIX_BATCH = 10_000;
 
 /**
  * Checkpoints in a PostgreSQL database, shared by every instance of a service.
@@ -159,7 +178,10 @@ export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
  * await storage.close();
  * ```
  */
-export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> {
+export class PostgresStorage
+  extends BaseStorage<PostgresUncommittedCheckpoint>
+  implements SummaryListing, PrefixListing
+{
   protected readonly storageName = 'PostgresStorage';
   /** The `table` option as given, e.g. `'checkpointable'`. */
   readonly table: string;
@@ -304,7 +326,13 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     return storage;
   }
 
-  protected async doCreate(identifier: string): Promise<PostgresUncommittedCheckpoint> {
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions = {},
+  ): Promise<PostgresUncommittedCheckpoint> {
+    // The commit refuses an existing identifier atomically (ON CONFLICT), so a caller that
+    // builds every value before committing may skip this round trip.
+    if (options.checkExists === false) return new PostgresUncommittedCheckpoint(identifier, this);
     const found = await this.query(
       `check for checkpoint ${quote(identifier)}`,
       `SELECT 1 FROM ${this.names.checkpoints} WHERE identifier = $1`,
@@ -362,9 +390,16 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const explicit = rest.length > 0 || large.length > 0;
     try {
       if (explicit) await client.query('BEGIN');
-      const params: unknown[] = [storedName(identifier), token];
-      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token) VALUES ($1, $2)
-         ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
+      const { label } = checkpoint;
+      const params: unknown[] = [
+        storedName(identifier),
+        token,
+        label === undefined ? null : storedLabel(label),
+        sortKey(identifier),
+        keyList(checkpoint.values),
+      ];
+      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token, label, sort_key, key_list)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
       const rows = first.map(([key, bytes]) => {
         params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
         return `($${params.length - 1}::text, $${params.length}::bytea)`;
@@ -414,7 +449,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       if (explicit) await client.query('COMMIT');
       const keys = [...checkpoint.values.keys()];
       checkpoint.values.clear(); // the handle is used up; its bytes now live in the database
-      return new PostgresCommittedCheckpoint(this, identifier, id, createdAt, keys);
+      return new PostgresCommittedCheckpoint(this, identifier, id, createdAt, keys, label);
     } catch (error) {
       if (explicit && !(error instanceof CheckpointError))
         await client.query('ROLLBACK').catch(() => undefined);
@@ -440,13 +475,15 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
     const found = await this.query<{
       id: string;
       created_at: Date;
+      label: string | null;
       count: string;
       key: string | null;
     }>(
       `load checkpoint ${quote(identifier)}`,
-      `WITH c AS (SELECT id, created_at FROM ${this.names.checkpoints} WHERE identifier = $1),
+      `WITH c AS (SELECT id, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label
+                  FROM ${this.names.checkpoints} WHERE identifier = $1),
             n AS (SELECT count(*) AS count FROM ${this.names.values} v JOIN c ON v.checkpoint_id = c.id)
-       SELECT c.id, c.created_at, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
+       SELECT c.id, c.created_at, c.label, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
        FROM c CROSS JOIN n
        LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
       [storedName(identifier)],
@@ -461,6 +498,7 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
         { identifier },
       );
     }
+    const label = this.readLabel(identifier, first.label);
     const keys: string[] = [];
     for (const row of found.rows) {
       if (row.key === null) continue; // a checkpoint without values
@@ -468,7 +506,197 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
       const read = readStoredName(row.key);
       if ('name' in read) keys.push(read.name);
     }
-    return new PostgresCommittedCheckpoint(this, identifier, first.id, first.created_at, keys);
+    return new PostgresCommittedCheckpoint(
+      this,
+      identifier,
+      first.id,
+      first.created_at,
+      keys,
+      label,
+    );
+  }
+
+  private damagedList(identifier: string): CheckpointError {
+    return new CheckpointError(
+      'Deserialize',
+      `Checkpoint ${quote(identifier)} in PostgreSQL table ${this.table} is damaged: its keys could not be listed. Remove the checkpoint, or restore the table from a backup.`,
+      { identifier },
+    );
+  }
+
+  /** A stored label, checked: `undefined` for none, `Deserialize` when it is damaged. */
+  private readLabel(identifier: string, stored: string | null): string | undefined {
+    if (stored === null) return undefined;
+    const read = readStoredLabel(stored);
+    if ('label' in read) return read.label;
+    throw new CheckpointError(
+      'Deserialize',
+      `Checkpoint ${quote(identifier)} in PostgreSQL table ${this.table} is damaged: ${read.problem}. Remove the checkpoint, or restore the table from a backup.`,
+      { identifier },
+    );
+  }
+
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}), in one statement that reads the checkpoint rows and the
+   * keys with their sizes (`octet_length`, which PostgreSQL answers from the value's
+   * header), never a value. A checkpoint whose label, key count or sizes are damaged is
+   * reported in `damaged`.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after close()
+   * @example
+   * ```ts
+   * const { summaries, damaged } = await storage.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    const out: CheckpointSummaries = { summaries: [], damaged: [] };
+    const asked = identifiers.filter((id) => nameProblem(id) === undefined);
+    if (asked.length === 0) return out;
+    // One narrow row per checkpoint: its keys and their sizes come from `key_list`, written
+    // by the commit (`key/size` entries joined by `\`; neither character is in a name, so
+    // a valid list splits exactly, and a damaged key holding them fails the name check
+    // like any damaged key). Rows without one (over 1 MiB) are summarized from the values.
+    const stored = asked.map(storedName);
+    // Many identifiers are summarized from one pass over the table, filtered here: cheaper
+    // than sending them all and matching them on the server. The time comes back as
+    // milliseconds (floored, as a load's Date holds it), which parses faster than text.
+    const all = asked.length >= SUMMARY_SCAN;
+    const found = await this.query<SummaryRow>(
+      `summarize ${asked.length} checkpoints`,
+      `SELECT identifier, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
+              left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
+              CASE WHEN length(key_list) <= ${MAX_KEY_LIST} THEN key_list END AS list
+       FROM ${this.names.checkpoints}
+       ${all ? `LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}` : 'WHERE identifier = ANY($1::text[])'}`,
+      all ? [] : [stored],
+    );
+    if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
+      throw new CheckpointError(
+        'Other',
+        `PostgreSQL table ${this.table} holds more than ${MAX_POSTGRES_CHECKPOINTS} checkpoints, more than one listing returns; remove old checkpoints (the CLI's prune does it), or split them over several tables.`,
+      );
+    }
+    const missing = found.rows.filter((row) => row.list === null);
+    if (missing.length > 0) {
+      const joined = await this.query<SummaryRow>(
+        `summarize ${missing.length} checkpoints from their values`,
+        `SELECT c.identifier, floor(extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
+                left(c.label, ${MAX_STORED_LABEL + 1}) AS label, k.count, k.list
+         FROM ${this.names.checkpoints} c CROSS JOIN LATERAL
+           (SELECT count(*) AS count,
+                   CASE WHEN count(*) <= ${MAX_POSTGRES_KEYS}
+                        THEN coalesce(string_agg(left(v.key, ${MAX_STORED_NAME + 1}) || '/' || octet_length(v.value), '\\'), '') END AS list
+            FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) k
+         WHERE c.identifier = ANY($1::text[])`,
+        [missing.map((row) => row.identifier)],
+      );
+      found.rows.push(...joined.rows);
+    }
+    const byId = new Map<string, SummaryRow>();
+    for (const row of found.rows)
+      if (row.list !== null || !byId.has(row.identifier)) byId.set(row.identifier, row);
+    for (const [i, identifier] of asked.entries()) {
+      const row = byId.get(stored[i]);
+      if (row === undefined) continue; // not committed, or removed meanwhile
+      try {
+        if (Number(row.count) > MAX_POSTGRES_KEYS) {
+          throw new CheckpointError(
+            'Deserialize',
+            `Checkpoint ${quote(identifier)} holds ${row.count} keys in PostgreSQL table ${this.table}_values, more than the ${MAX_POSTGRES_KEYS} PostgresStorage reads back: the table is damaged. Remove the checkpoint, or restore the table from a backup.`,
+            { identifier },
+          );
+        }
+        if (row.list === null) throw this.damagedList(identifier);
+        const label = this.readLabel(identifier, row.label);
+        const sizes = new Map<string, number>();
+        for (const item of row.list === '' ? [] : row.list.split('\\')) {
+          const slash = item.lastIndexOf('/');
+          const read = readStoredName(item.slice(0, slash));
+          if (!('name' in read)) continue; // never handed out; listDamaged() reports it
+          const text = item.slice(slash + 1);
+          const size = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+          if (!(size <= MAX_POSTGRES_VALUE_BYTES)) {
+            throw this.damagedValue(
+              identifier,
+              read.name,
+              `it claims ${text} bytes, more than PostgresStorage ever stores (${MAX_POSTGRES_VALUE_BYTES})`,
+            );
+          }
+          sizes.set(read.name, size);
+        }
+        const summary: CheckpointSummary = {
+          identifier,
+          createdAt: new Date(row.created_ms),
+          keys: sortedNames([...sizes.keys()]),
+          sizes,
+          ...(label === undefined ? {} : { label }),
+        };
+        out.summaries.push(summary);
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        out.damaged.push({ identifier, error });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in JavaScript string order (see
+   * {@link PrefixListing}): a range scan of the sort-key index, reading only as many rows
+   * as `limit` asks for. Rows outside the grammar, or whose sort key does not match their
+   * identifier, are skipped (listDamaged() reports them) and more are read in their place.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after
+   *   close(); `Other` for a bad option
+   * @example
+   * ```ts
+   * const [latest] = await storage.checkpointIdentifiersWithPrefix('@series:orders:', {
+   *   descending: true,
+   *   limit: 1,
+   * });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options: PrefixListingOptions = {},
+  ): Promise<string[]> {
+    this.assertOpen();
+    selectWithPrefix([], prefix, options); // checks the options
+    const { before, limit = MAX_POSTGRES_CHECKPOINTS, descending = false } = options;
+    const range = prefixRange(prefix, before);
+    const out: string[] = [];
+    // The next rows start after the last one read (`from`), so skipped rows never make a
+    // listing return fewer than it could.
+    let from: Buffer | undefined;
+    while (out.length < limit) {
+      const want = Math.min(limit - out.length, PREFIX_BATCH);
+      const params: unknown[] = [range.low];
+      const where = ['sort_key >= $1'];
+      if (range.high !== undefined) where.push(`sort_key < $${params.push(range.high)}`);
+      if (from !== undefined)
+        where.push(`sort_key ${descending ? '<' : '>'} $${params.push(from)}`);
+      const found = await this.query<{ identifier: string; sort_key: Buffer }>(
+        `list checkpoints starting with ${quote(prefix)}`,
+        `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier, sort_key
+         FROM ${this.names.checkpoints} WHERE ${where.join(' AND ')}
+         ORDER BY sort_key ${descending ? 'DESC' : 'ASC'} LIMIT $${params.push(want)}`,
+        params,
+      );
+      for (const row of found.rows) {
+        const read = readStoredName(row.identifier);
+        if (
+          'name' in read &&
+          read.name.startsWith(prefix) &&
+          sortKey(read.name).equals(row.sort_key)
+        )
+          out.push(read.name);
+      }
+      if (found.rows.length < want) break;
+      from = found.rows[found.rows.length - 1].sort_key;
+    }
+    return out;
   }
 
   protected async doRemove(identifier: string): Promise<void> {
@@ -520,6 +748,12 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
           name: row.identifier,
           reason: `checkpoint identifier: ${lengthProblem(row.length ?? 0) ?? read.problem}`,
         });
+      } else if (row.sort_key !== undefined && !sortKey(read.name).equals(row.sort_key)) {
+        damaged.push({
+          name: row.identifier,
+          reason:
+            'checkpoint identifier: its sort_key does not match it, so prefix listings leave it out',
+        });
       }
     }
     // Only keys the grammar may refuse come back (too long, a separator, a control
@@ -553,10 +787,10 @@ export class PostgresStorage extends BaseStorage<PostgresUncommittedCheckpoint> 
   private async listStored(
     action: string,
     lengths = false,
-  ): Promise<{ identifier: string; length?: number }[]> {
-    const found = await this.query<{ identifier: string; length?: number }>(
+  ): Promise<{ identifier: string; length?: number; sort_key?: Buffer }[]> {
+    const found = await this.query<{ identifier: string; length?: number; sort_key?: Buffer }>(
       action,
-      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length' : ''}
+      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length, sort_key' : ''}
        FROM ${this.names.checkpoints} LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}`,
       [],
     );
@@ -813,8 +1047,9 @@ class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
     private readonly id: string,
     createdAt: Date,
     keys: string[],
+    label: string | undefined,
   ) {
-    super(identifier, createdAt);
+    super(identifier, createdAt, label);
     this.keySet = new Set(keys);
   }
 
@@ -865,6 +1100,28 @@ function release(client: PoolClient, broken: boolean): void {
   client.removeListener('error', ignore);
   // The pool re-attaches its own listener before destroying a broken client.
   client.release(broken ? true : undefined);
+}
+
+/** A row of a summary query: `list` is `key/size` entries joined by `\`. */
+interface SummaryRow {
+  identifier: string;
+  created_ms: number;
+  label: string | null;
+  count: string;
+  list: string | null;
+}
+
+/** The `key_list` of a checkpoint's values; null when longer than {@link MAX_KEY_LIST}. */
+function keyList(values: Map<string, Uint8Array>): string | null {
+  const parts: string[] = [];
+  let length = 0;
+  for (const [key, bytes] of values) {
+    const part = `${storedName(key)}/${bytes.length}`;
+    length += part.length + 1;
+    if (length > MAX_KEY_LIST + 1) return null;
+    parts.push(part);
+  }
+  return parts.join('\\');
 }
 
 /** Splits the values below {@link COPY_BYTES} into INSERT-sized batches. */

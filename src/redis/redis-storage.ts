@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
@@ -5,15 +6,29 @@ import { withDeadline } from '../server/deadline';
 import { loadDriver } from '../server/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
 import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
+import { MAX_LABEL_LENGTH } from '../storage/checkpoint-summaries';
 import { connectionLost } from '../server/connection-lost';
 import type { DamagedName } from '../server/damaged-name';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import { sortNames } from '../storage/names';
-import type { CommittedCheckpoint, Storage } from '../storage/storage';
+import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { SCRIPTS } from './redis-scripts';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
+import type {
+  CheckpointSummaries,
+  CheckpointSummary,
+  SummaryListing,
+} from '../storage/checkpoint-summaries';
+import {
+  selectWithPrefix,
+  type PrefixListing,
+  type PrefixListingOptions,
+} from '../storage/prefix-listing';
+import { nameProblem } from '../storage/names';
+import { nameOfSortKey, prefixRange, sortedNames, sortKey } from '../server/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
 
 /**
  * Options of {@link RedisStorage.open}.
@@ -96,6 +111,15 @@ const MAX_ENTRY_BYTES = 256;
  */
 const MAX_STORED_NAME_BYTES = MAX_STORED_NAME * 3;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * The data-hash field that holds a checkpoint's label. It starts with a zero byte, which
+ * no stored key can contain, so it never meets a key; loads and listings leave it out.
+ */
+const LABEL_FIELD = '\u0000label';
+/** Members a prefix listing reads per step inside its script. */
+const RANGE_STEP = 1000;
+/** Identifiers per script when open() builds the order set of an older store. */
+const BUILD_BATCH = 1000;
 
 /** The client with the scripts registered on it (`defineCommand`: EVALSHA, EVAL if unknown). */
 type ScriptedClient = Redis &
@@ -128,8 +152,11 @@ interface IndexEntry {
  * Key layout, for the default prefix `checkpointable:`:
  * ```
  * checkpointable:index            hash: identifier -> "<dataId> <createdAt ms>", committed only
- * checkpointable:data:<dataId>    hash: key -> value bytes, one per checkpoint
+ * checkpointable:data:<dataId>    hash: key -> value bytes, one per checkpoint (and its label)
+ * checkpointable:order            sorted set: identifiers in JavaScript order, for prefix listings
+ * checkpointable:summary          hash: identifier -> label, keys and value sizes, for listings
  * ```
+ * (See `redis-scripts.ts` for the order set's members and the summaries.)
  * Listing reads the index hash only (one HKEYS; never KEYS or SCAN over the keyspace,
  * never a payload). Identifiers and keys are stored as written, UTF-8; a lone surrogate
  * is escaped (see `stored-name.ts`). Values are binary-safe Buffers.
@@ -174,7 +201,10 @@ interface IndexEntry {
  * await storage.close();
  * ```
  */
-export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
+export class RedisStorage
+  extends BaseStorage<RedisUncommittedCheckpoint>
+  implements SummaryListing, PrefixListing
+{
   protected readonly storageName = 'RedisStorage';
   /** The key prefix, e.g. `'checkpointable:'`. */
   readonly prefix: string;
@@ -182,6 +212,10 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
   readonly server: string;
   /** @internal the index hash's key */
   readonly indexKey: string;
+  /** @internal the order set's key (identifiers in JavaScript order, see redis-scripts.ts) */
+  readonly orderKey: string;
+  /** @internal the summary hash's key (what listing reads, see redis-scripts.ts) */
+  readonly summaryKey: string;
   /**
    * @internal the one-round-trip bound (keys, bytes); tests lower it below zero to send
    * every commit down the staged path
@@ -207,6 +241,8 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     this.prefix = prefix;
     this.server = address.display;
     this.indexKey = `${prefix}index`;
+    this.orderKey = `${prefix}order`;
+    this.summaryKey = `${prefix}summary`;
     // On a borrowed client this adds methods under the library's own names (SCRIPTS);
     // defining them again, as a second storage on the same client does, is harmless.
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
@@ -330,10 +366,24 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         `RedisStorage cannot use prefix ${quote(prefix)} (Redis at ${address.display}): key ${quote(storage.indexKey)} holds a ${type}, not the hash of checkpoints RedisStorage keeps there. It belongs to another program or is damaged; choose another prefix, or remove that key if nothing needs it.`,
       );
     }
+    try {
+      await storage.ensureOrder(type === 'hash');
+    } catch (error) {
+      if (storage.ownsClient) client.disconnect();
+      throw error instanceof CheckpointError && error.kind === 'Initialization'
+        ? error
+        : openFailure(address, error);
+    }
     return storage;
   }
 
-  protected async doCreate(identifier: string): Promise<RedisUncommittedCheckpoint> {
+  protected async doCreate(
+    identifier: string,
+    options: CreateCheckpointOptions = {},
+  ): Promise<RedisUncommittedCheckpoint> {
+    // The commit script refuses an existing identifier atomically, so a caller that builds
+    // every value before committing may skip this round trip.
+    if (options.checkExists === false) return new RedisUncommittedCheckpoint(identifier, this);
     const exists = await this.run(
       `check for checkpoint ${quote(identifier)}`,
       () => this.client.hexists(this.indexKey, storedName(identifier)),
@@ -350,23 +400,36 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     const action = `commit checkpoint ${quote(identifier)}`;
     const advice =
       'Nothing of the checkpoint is visible (values already sent expire on their own), and the handle is still open: retry commitCheckpoint() with it, or discard it. (Should the connection have dropped after the commit landed, the retry finds out and succeeds.)';
+    // The label travels as one more field of the data hash (see LABEL_FIELD).
+    const { label } = checkpoint;
+    let fields = checkpoint.values;
+    if (label !== undefined) {
+      fields = new Map(checkpoint.values);
+      fields.set(LABEL_FIELD, Buffer.from(storedLabel(label)));
+    }
+    const member = this.orderMember(identifier);
+    const summary = summaryOf(checkpoint.values, label);
     const result = await this.run(
       action,
       async () => {
-        if (this.fitsOneTrip(checkpoint.values)) {
+        if (this.fitsOneTrip(fields)) {
           const args: (string | Buffer)[] = [];
-          for (const [key, bytes] of checkpoint.values)
+          for (const [key, bytes] of fields)
             args.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
           return (await this.scripts.checkpointableWriteAndPublish(
             this.indexKey,
             dataKey,
+            this.orderKey,
+            this.summaryKey,
             storedName(identifier),
             checkpoint.token,
             dataId,
+            member,
+            summary,
             ...args,
           )) as [number, string];
         }
-        for (const batch of batches(checkpoint.values)) {
+        for (const batch of batches(fields)) {
           const fields: (string | Buffer)[] = [];
           for (const [key, bytes] of batch)
             fields.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -381,13 +444,21 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         return (await this.scripts.checkpointablePublish(
           this.indexKey,
           dataKey,
+          this.orderKey,
+          this.summaryKey,
           storedName(identifier),
           checkpoint.token,
-          String(checkpoint.values.size),
+          String(fields.size),
           dataId,
+          member,
+          summary,
         )) as [number, string];
       },
-      { details: { identifier }, keys: [this.indexKey, dataKey], advice },
+      {
+        details: { identifier },
+        keys: [this.indexKey, dataKey, this.orderKey, this.summaryKey],
+        advice,
+      },
     );
     const [status, raw] = result;
     if (status === 0) throw alreadyCommitted(identifier);
@@ -406,43 +477,32 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     }
     const keys = [...checkpoint.values.keys()];
     checkpoint.values.clear(); // the handle is used up; its bytes now live in Redis
-    return new RedisCommittedCheckpoint(this, identifier, entry, keys);
+    return new RedisCommittedCheckpoint(this, identifier, entry, keys, label);
   }
 
   protected async doLoad(identifier: string): Promise<CommittedCheckpoint> {
-    const stored = storedName(identifier);
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const entry = await this.entry(identifier);
       if (entry === undefined) throw checkpointNotFound(identifier);
       const dataKey = this.dataKey(entry.dataId);
-      const keys = (await this.run(
+      const reply = await this.run(
         `load checkpoint ${quote(identifier)}`,
         () =>
-          this.scripts.checkpointableKeysIfCurrentBuffer(
-            this.indexKey,
-            dataKey,
-            stored,
-            entry.raw,
-            String(MAX_REDIS_KEYS),
+          this.scripts.checkpointableReadIfCurrentBuffer(
+            ...this.readArgs(identifier, entry, false),
           ),
         { details: { identifier }, keys: [this.indexKey, dataKey], retry: true },
-      )) as Buffer[] | number | null;
-      // null: removed or replaced between the two reads; look again.
-      if (keys === null) continue;
-      if (typeof keys === 'number') {
-        throw new CheckpointError(
-          'Deserialize',
-          `Checkpoint ${quote(identifier)} holds ${keys} keys in Redis hash ${quote(dataKey)}, more than the ${MAX_REDIS_KEYS} RedisStorage reads back: the hash is damaged. Remove the checkpoint, or restore the Redis data from a backup.`,
-          { identifier },
-        );
-      }
-      const names: string[] = [];
-      for (const raw of keys) {
-        // A key outside the grammar is never handed out; listDamaged() reports it.
-        const read = readStoredBytes(raw);
-        if ('name' in read) names.push(read.name);
-      }
-      return new RedisCommittedCheckpoint(this, identifier, entry, names);
+      );
+      // undefined: removed or replaced between the two reads; look again.
+      const read = this.readReply(identifier, entry, reply);
+      if (read === undefined) continue;
+      return new RedisCommittedCheckpoint(
+        this,
+        identifier,
+        entry,
+        [...read.sizes.keys()],
+        read.label,
+      );
     }
     throw busy(identifier, 'load');
   }
@@ -455,8 +515,20 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       const dataKey = this.dataKey(entry.dataId);
       const removed = await this.run(
         `remove checkpoint ${quote(identifier)}`,
-        () => this.scripts.checkpointableRemoveIfCurrent(this.indexKey, dataKey, stored, entry.raw),
-        { details: { identifier }, keys: [this.indexKey, dataKey] },
+        () =>
+          this.scripts.checkpointableRemoveIfCurrent(
+            this.indexKey,
+            dataKey,
+            this.orderKey,
+            this.summaryKey,
+            stored,
+            entry.raw,
+            this.orderMember(identifier),
+          ),
+        {
+          details: { identifier },
+          keys: [this.indexKey, dataKey, this.orderKey, this.summaryKey],
+        },
       );
       if (removed === 1) return;
     }
@@ -497,6 +569,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       if ('name' in read) valid.push(read.name);
       else damaged.push({ name: shown(raw), reason: `checkpoint identifier: ${read.problem}` });
     }
+    damaged.push(...(await this.orderProblems(valid)));
     for (const identifier of sortNames(valid)) {
       let loaded: RedisCommittedCheckpoint;
       try {
@@ -513,6 +586,7 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
         { details: { identifier }, keys: [loaded.dataKey], retry: true },
       )) as Buffer[];
       for (const raw of keys) {
+        if (raw.length === LABEL_FIELD.length && raw.toString('latin1') === LABEL_FIELD) continue;
         const read = readStoredBytes(raw);
         if ('problem' in read) {
           damaged.push({
@@ -523,6 +597,53 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
       }
     }
     return damaged;
+  }
+
+  /**
+   * Where the order set and the index disagree: committed identifiers the set lacks
+   * (prefix listings leave them out) and members that name no identifier correctly.
+   * Members of identifiers no longer committed are not damage: listings skip them.
+   */
+  private async orderProblems(committed: string[]): Promise<DamagedName[]> {
+    const members = (await this.run(
+      'list damaged order entries',
+      async () => {
+        const count = await this.client.zcard(this.orderKey);
+        if (count > MAX_REDIS_CHECKPOINTS + 1) return count;
+        return this.client.zrangeBuffer(this.orderKey, '0', '-1');
+      },
+      { keys: [this.orderKey], retry: true },
+    )) as Buffer[] | number;
+    if (typeof members === 'number') {
+      return [
+        {
+          name: this.orderKey,
+          reason: `order set: it holds ${members} members, more than the ${MAX_REDIS_CHECKPOINTS} checkpoints a store lists; remove the key and reopen the storage to build it again`,
+        },
+      ];
+    }
+    const problems: DamagedName[] = [];
+    const listed = new Set<string>();
+    for (const member of members) {
+      if (member.length === 0) continue; // the completeness mark
+      const name = this.nameOfMember(member);
+      if (name === undefined) {
+        problems.push({
+          name: shown(member),
+          reason:
+            'order set member: it is not the sort key, two zero bytes and the identifier; remove the member',
+        });
+      } else listed.add(name);
+    }
+    for (const identifier of committed) {
+      if (!listed.has(identifier)) {
+        problems.push({
+          name: identifier,
+          reason: `checkpoint identifier: it is missing from the order set ${quote(this.orderKey)}, so prefix listings (series) leave it out; remove that key and reopen the storage to build it again`,
+        });
+      }
+    }
+    return problems;
   }
 
   /** The index's field names, as bytes, refused when there are more than a listing returns. */
@@ -559,6 +680,342 @@ export class RedisStorage extends BaseStorage<RedisUncommittedCheckpoint> {
     } catch {
       this.client.disconnect(); // already broken: nothing left to flush
     }
+  }
+
+  /**
+   * Checks the order set's key, and builds the set when the store was written before it
+   * existed (an index without the set's completeness mark): once, since the mark is added
+   * at the end, and safely beside other writers, since each batch adds only identifiers
+   * still in the index and commits and removals keep the set themselves.
+   */
+  private async ensureOrder(indexExists: boolean): Promise<void> {
+    const type = await this.client.type(this.orderKey);
+    if (type !== 'zset' && type !== 'none') {
+      throw new CheckpointError(
+        'Initialization',
+        `RedisStorage cannot use prefix ${quote(this.prefix)} (Redis at ${this.server}): key ${quote(this.orderKey)} holds a ${type}, not the sorted set of identifiers RedisStorage keeps there. It belongs to another program or is damaged; choose another prefix, or remove that key if nothing needs it (open() builds it again).`,
+      );
+    }
+    if (!indexExists || (await this.client.zscore(this.orderKey, '')) !== null) return;
+    const names: string[] = [];
+    for (const raw of await this.listStored('build the order of checkpoints')) {
+      const read = readStoredBytes(raw);
+      if ('name' in read) names.push(read.name); // listDamaged() reports the others
+    }
+    for (let i = 0; i === 0 || i < names.length; i += BUILD_BATCH) {
+      const args: (string | Buffer)[] = [];
+      for (const name of names.slice(i, i + BUILD_BATCH))
+        args.push(storedName(name), this.orderMember(name));
+      args.push(i + BUILD_BATCH >= names.length ? '1' : '0');
+      await this.run(
+        'build the order of checkpoints',
+        () => this.scripts.checkpointableBuildOrder(this.orderKey, this.indexKey, ...args),
+        { keys: [this.orderKey, this.indexKey] },
+      );
+    }
+  }
+
+  /** @internal the order-set member of an identifier: sort key, two zero bytes, stored name */
+  orderMember(identifier: string): Buffer {
+    return Buffer.concat([sortKey(identifier), ZERO_PAIR, Buffer.from(storedName(identifier))]);
+  }
+
+  /**
+   * The summaries of the committed checkpoints among `identifiers` (see
+   * {@link SummaryListing}), in two round trips whatever their number: one HMGET on the
+   * index, then one pipeline of a script per checkpoint that answers its label, key names
+   * and value sizes (HSTRLEN), never a value. A checkpoint whose entry, label or key
+   * count is damaged is reported in `damaged`.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after close()
+   * @example
+   * ```ts
+   * const { summaries, damaged } = await storage.summarizeCheckpoints(['order-42']);
+   * ```
+   */
+  async summarizeCheckpoints(identifiers: readonly string[]): Promise<CheckpointSummaries> {
+    this.assertOpen();
+    const out: CheckpointSummaries = { summaries: [], damaged: [] };
+    const asked = identifiers.filter((id) => nameProblem(id) === undefined);
+    if (asked.length === 0) return out;
+    const action = `summarize ${asked.length} checkpoints`;
+    const replies = (await this.run(
+      action,
+      () =>
+        this.scripts.checkpointableSummarizeBuffer(
+          this.indexKey,
+          this.summaryKey,
+          String(MAX_ENTRY_BYTES),
+          String(MAX_SUMMARY_BYTES),
+          ...asked.map(storedName),
+        ),
+      { keys: [this.indexKey, this.summaryKey], retry: true },
+    )) as (Buffer | number | null)[];
+    // Checkpoints without a summary (written before summaries, or too large for one) are
+    // read from their data hashes, in one pipeline.
+    const entries: { identifier: string; entry: IndexEntry }[] = [];
+    const done = new Map<string, CheckpointSummary>();
+    for (const [i, identifier] of asked.entries()) {
+      const raw = replies[2 * i];
+      const stored = replies[2 * i + 1];
+      if (raw === null || raw === undefined) continue; // not committed, or removed meanwhile
+      try {
+        const entry = parseEntry(
+          typeof raw === 'number' ? Buffer.alloc(MAX_ENTRY_BYTES + 1) : raw,
+          identifier,
+          this.indexKey,
+        );
+        if (stored === null || stored === undefined) {
+          entries.push({ identifier, entry });
+          continue;
+        }
+        done.set(identifier, this.readSummary(identifier, entry, stored));
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        out.damaged.push({ identifier, error });
+      }
+    }
+    if (entries.length > 0) await this.summarizeFromData(entries, done, out.damaged);
+    for (const identifier of asked) {
+      const summary = done.get(identifier);
+      if (summary !== undefined) out.summaries.push(summary);
+    }
+    return out;
+  }
+
+  /** A summary read from the summary hash, checked; `Deserialize` when it is damaged. */
+  private readSummary(
+    identifier: string,
+    entry: IndexEntry,
+    stored: Buffer | number,
+  ): CheckpointSummary {
+    const damaged = (why: string) =>
+      new CheckpointError(
+        'Deserialize',
+        `The summary of checkpoint ${quote(identifier)} in Redis hash ${quote(this.summaryKey)} is damaged: ${why}. Remove the checkpoint, or restore the Redis data from a backup.`,
+        { identifier },
+      );
+    if (typeof stored === 'number')
+      throw damaged(`it is ${stored} bytes long, longer than any summary`);
+    let parsed: unknown;
+    try {
+      if (!isUtf8(stored)) throw new Error('not UTF-8');
+      parsed = JSON.parse(stored.toString('utf8'));
+    } catch {
+      throw damaged('it is not JSON in UTF-8');
+    }
+    const { k, l } = (parsed ?? {}) as { k?: unknown; l?: unknown };
+    if (typeof k !== 'string') throw damaged('it has no key list');
+    if (l !== undefined && (typeof l !== 'string' || l.length > MAX_LABEL_LENGTH)) {
+      throw damaged('its label is not a string of at most 65,536 characters');
+    }
+    const sizes = new Map<string, number>();
+    for (const item of k === '' ? [] : k.split('\\')) {
+      const slash = item.lastIndexOf('/');
+      const read = readStoredName(item.slice(0, slash));
+      if (!('name' in read)) continue; // never handed out; listDamaged() reports it
+      const text = item.slice(slash + 1);
+      if (!/^\d{1,10}$/.test(text))
+        throw damaged(`the size of key ${quote(read.name)} is ${quote(text)}`);
+      sizes.set(read.name, Number(text));
+    }
+    return {
+      identifier,
+      createdAt: entry.createdAt,
+      keys: sortedNames([...sizes.keys()]),
+      sizes,
+      ...(l === undefined ? {} : { label: l }),
+    };
+  }
+
+  /** Summaries read from the data hashes, one script per checkpoint in one pipeline. */
+  private async summarizeFromData(
+    entries: { identifier: string; entry: IndexEntry }[],
+    done: Map<string, CheckpointSummary>,
+    damaged: CheckpointSummaries['damaged'],
+  ): Promise<void> {
+    const action = `summarize ${entries.length} checkpoints from their data`;
+    const replies = await this.run(
+      action,
+      async () => {
+        const pipeline = this.client.pipeline() as unknown as Record<
+          string,
+          (...args: (string | Buffer)[]) => unknown
+        > & { exec(): Promise<[Error | null, unknown][] | null> };
+        for (const { identifier, entry } of entries)
+          pipeline.checkpointableReadIfCurrentBuffer(...this.readArgs(identifier, entry, true));
+        const results = await pipeline.exec();
+        if (results === null) throw new Error('the pipeline was aborted');
+        return results.map(([error, reply]) => {
+          if (error !== null) throw error;
+          return reply;
+        });
+      },
+      { keys: [this.indexKey], retry: true },
+    );
+    for (const [i, { identifier, entry }] of entries.entries()) {
+      try {
+        const read = this.readReply(identifier, entry, replies[i]);
+        if (read === undefined) continue; // removed or replaced meanwhile
+        done.set(identifier, {
+          identifier,
+          createdAt: entry.createdAt,
+          keys: sortedNames([...read.sizes.keys()]),
+          sizes: read.sizes,
+          ...(read.label === undefined ? {} : { label: read.label }),
+        });
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        damaged.push({ identifier, error });
+      }
+    }
+  }
+
+  /** The arguments of the READ_IF_CURRENT script for one checkpoint. */
+  private readArgs(identifier: string, entry: IndexEntry, sizes: boolean): string[] {
+    return [
+      this.indexKey,
+      this.dataKey(entry.dataId),
+      storedName(identifier),
+      entry.raw,
+      String(MAX_REDIS_KEYS),
+      LABEL_FIELD,
+      String(MAX_STORED_LABEL),
+      sizes ? '1' : '0',
+    ];
+  }
+
+  /**
+   * A READ_IF_CURRENT reply, checked: the keys (with sizes when asked for) and the label;
+   * `undefined` when the entry changed. Keys outside the grammar are left out
+   * (listDamaged() reports them).
+   */
+  private readReply(
+    identifier: string,
+    entry: IndexEntry,
+    reply: unknown,
+  ): { sizes: Map<string, number>; label?: string } | undefined {
+    if (reply === null) return undefined;
+    const dataKey = this.dataKey(entry.dataId);
+    const damaged = (why: string) =>
+      new CheckpointError(
+        'Deserialize',
+        `Checkpoint ${quote(identifier)} in Redis hash ${quote(dataKey)} is damaged: ${why}. Remove the checkpoint, or restore the Redis data from a backup.`,
+        { identifier },
+      );
+    if (!Array.isArray(reply)) throw damaged('the server answered its read oddly');
+    const [status, label, names, sizes] = reply as [unknown, unknown, unknown, unknown];
+    if (status === 1) {
+      throw new CheckpointError(
+        'Deserialize',
+        `Checkpoint ${quote(identifier)} holds ${String(label)} keys in Redis hash ${quote(dataKey)}, more than the ${MAX_REDIS_KEYS} RedisStorage reads back: the hash is damaged. Remove the checkpoint, or restore the Redis data from a backup.`,
+        { identifier },
+      );
+    }
+    if (status === 2)
+      throw damaged(`its label is ${String(label)} bytes long, longer than any label`);
+    if (status !== 0 || !Array.isArray(names) || !Array.isArray(sizes)) {
+      throw damaged('the server answered its read oddly');
+    }
+    let text: string | undefined;
+    if (label !== null) {
+      if (!Buffer.isBuffer(label)) throw damaged('the server answered its read oddly');
+      let decoded: string;
+      try {
+        decoded = UTF8.decode(label);
+      } catch {
+        throw damaged('its label is not valid UTF-8');
+      }
+      const read = readStoredLabel(decoded);
+      if ('problem' in read) throw damaged(read.problem);
+      text = read.label;
+    }
+    const out = new Map<string, number>();
+    for (const [i, raw] of (names as Buffer[]).entries()) {
+      if (raw.length === LABEL_FIELD.length && raw.toString('latin1') === LABEL_FIELD) continue;
+      const read = readStoredBytes(raw);
+      if (!('name' in read)) continue;
+      const size: unknown = sizes[i] ?? 0;
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw damaged(`the size of key ${quote(read.name)} came back as ${String(size)}`);
+      }
+      out.set(read.name, size);
+    }
+    return text === undefined ? { sizes: out } : { sizes: out, label: text };
+  }
+
+  /**
+   * The committed identifiers starting with `prefix`, in JavaScript string order (see
+   * {@link PrefixListing}): one script over a range of the order set, reading only as
+   * many members as `limit` asks for, each checked against the index on the server and
+   * against its identifier here.
+   *
+   * @throws {CheckpointError} `Io` when the server cannot be reached; `Released` after
+   *   close(); `Other` for a bad option
+   * @example
+   * ```ts
+   * const [latest] = await storage.checkpointIdentifiersWithPrefix('@series:orders:', {
+   *   descending: true,
+   *   limit: 1,
+   * });
+   * ```
+   */
+  async checkpointIdentifiersWithPrefix(
+    prefix: string,
+    options: PrefixListingOptions = {},
+  ): Promise<string[]> {
+    this.assertOpen();
+    selectWithPrefix([], prefix, options); // checks the options
+    const { before, limit = MAX_REDIS_CHECKPOINTS, descending = false } = options;
+    if (limit === 0) return [];
+    const range = prefixRange(prefix, before);
+    // '[' + low includes the members of `prefix` itself (low, then the zero pair); the
+    // empty member, the completeness mark, is below every bound but '-'.
+    let low = Buffer.concat([Buffer.from('['), range.low]);
+    let high =
+      range.high === undefined ? Buffer.from('+') : Buffer.concat([Buffer.from('('), range.high]);
+    const out: string[] = [];
+    // A member found damaged here is skipped and the next ones are read in its place,
+    // from just past the last member read, so a listing never returns fewer than it could.
+    while (out.length < limit) {
+      const want = Math.min(limit - out.length, MAX_REDIS_CHECKPOINTS);
+      const members = (await this.run(
+        `list checkpoints starting with ${quote(prefix)}`,
+        () =>
+          this.scripts.checkpointableListRangeBuffer(
+            this.orderKey,
+            this.indexKey,
+            low,
+            high,
+            String(want),
+            descending ? '1' : '0',
+            String(RANGE_STEP),
+          ),
+        { keys: [this.orderKey, this.indexKey], retry: true },
+      )) as Buffer[];
+      for (const member of members) {
+        const name = this.nameOfMember(member);
+        if (name !== undefined && name.startsWith(prefix)) out.push(name);
+      }
+      if (members.length < want) break;
+      const past = Buffer.concat([Buffer.from('('), members[members.length - 1]]);
+      if (descending) high = past;
+      else low = past;
+    }
+    return out;
+  }
+
+  /** The identifier of an order member, or `undefined` when the member is damaged. */
+  private nameOfMember(member: Buffer): string | undefined {
+    if (member.length > MAX_STORED_NAME_BYTES * 2 + 2) return undefined;
+    for (let at = 0; at + 1 < member.length; at += 2) {
+      if (member[at] !== 0 || member[at + 1] !== 0) continue;
+      const read = readStoredBytes(member.subarray(at + 2));
+      if (!('name' in read)) return undefined;
+      const name = nameOfSortKey(member.subarray(0, at));
+      return name === read.name ? name : undefined;
+    }
+    return undefined;
   }
 
   /** Whether a commit of these values goes in one script (see ONE_TRIP_KEYS). */
@@ -671,8 +1128,9 @@ class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
     identifier: string,
     entry: IndexEntry,
     keys: string[],
+    label: string | undefined,
   ) {
-    super(identifier, entry.createdAt);
+    super(identifier, entry.createdAt, label);
     this.keySet = new Set(keys);
     this.dataKey = storage.dataKey(entry.dataId);
   }
@@ -773,6 +1231,25 @@ function openFailure(address: ServerAddress, error: unknown): CheckpointError {
 
 /** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
 const CLOSED = Symbol('closed');
+
+/** The longest summary written or read, in bytes (see redis-scripts.ts). */
+const MAX_SUMMARY_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The summary-hash field of a checkpoint: its label and its keys with their sizes, or ''
+ * (none) when it would pass {@link MAX_SUMMARY_BYTES}.
+ */
+function summaryOf(values: Map<string, Uint8Array>, label: string | undefined): string {
+  const parts: string[] = [];
+  for (const [key, bytes] of values) parts.push(`${storedName(key)}/${bytes.length}`);
+  const json = JSON.stringify(
+    label === undefined ? { k: parts.join('\\') } : { l: label, k: parts.join('\\') },
+  );
+  return Buffer.byteLength(json) <= MAX_SUMMARY_BYTES ? json : '';
+}
+
+/** Ends the sort key in an order member (see redis-scripts.ts). */
+const ZERO_PAIR = Buffer.alloc(2);
 
 /** Splits the values into HSET-sized batches. */
 function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {

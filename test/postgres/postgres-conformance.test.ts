@@ -41,24 +41,24 @@ describe.runIf(up)('PostgresStorage conformance', () => {
   storageConformance('PostgresStorage.open() (guarded)', {
     create: () => open(tables.next(), false),
     reopen: (s) => open(tableOf.get(s)!, false),
-    capabilities: { guarded: true },
+    capabilities: { guarded: true, labels: true },
   });
 
   storageConformance('PostgresStorage.openRaw() (bare)', {
     create: () => open(tables.next(), true),
     reopen: (s) => open(tableOf.get(s)!, true),
-    capabilities: { guarded: false },
+    capabilities: { guarded: false, labels: true },
   });
 
   storageConformance('PostgresStorage.openRaw() (bare), statements not prepared', {
     create: () => openUnprepared(tables.next()),
     reopen: (s) => openUnprepared(tableOf.get(s)!),
-    capabilities: { guarded: false },
+    capabilities: { guarded: false, labels: true },
   });
 
   storageConformance(`PostgresStorage.openRaw() under [${RECOMMENDED_WRAPPER_ORDER.join(', ')}]`, {
     create: () => chained(tables.next()),
     reopen: (s) => chained(tableOf.get(s)!),
-    capabilities: { guarded: true },
+    capabilities: { guarded: true, labels: true },
   });
 });

@@ -417,7 +417,8 @@ describe.runIf(postgresAnswers())('PostgresStorage hardening', () => {
     ];
     for (const identifier of hostile) {
       await sql(
-        `INSERT INTO "${table}" (identifier, commit_token) VALUES ($1, gen_random_uuid())`,
+        `INSERT INTO "${table}" (identifier, commit_token, sort_key)
+         VALUES ($1, gen_random_uuid(), convert_to($1, 'UTF8'))`,
         [identifier],
       );
     }
@@ -471,7 +472,8 @@ describe.runIf(postgresAnswers())('PostgresStorage hardening', () => {
     const table = tables.next();
     const storage = await PostgresStorage.openRaw({ connectionString: DATABASE_URL, table });
     await sql(
-      `INSERT INTO "${table}" (identifier, commit_token) VALUES (repeat('y', 2000), gen_random_uuid())`,
+      `INSERT INTO "${table}" (identifier, commit_token, sort_key)
+       VALUES (repeat('y', 2000), gen_random_uuid(), '\\x00')`,
     );
     expect(await storage.checkpointIdentifiers()).toEqual([]);
     const [entry] = await storage.listDamaged();

@@ -40,24 +40,24 @@ describe.runIf(up)('RedisStorage conformance', () => {
   storageConformance('RedisStorage.open() (guarded)', {
     create: () => open(prefixes.next(), false),
     reopen: (s) => open(prefixOf.get(s)!, false),
-    capabilities: { guarded: true },
+    capabilities: { guarded: true, labels: true },
   });
 
   storageConformance('RedisStorage.openRaw() (bare)', {
     create: () => open(prefixes.next(), true),
     reopen: (s) => open(prefixOf.get(s)!, true),
-    capabilities: { guarded: false },
+    capabilities: { guarded: false, labels: true },
   });
 
   storageConformance('RedisStorage.openRaw() (bare), every commit staged', {
     create: () => openStaged(prefixes.next()),
     reopen: (s) => openStaged(prefixOf.get(s)!),
-    capabilities: { guarded: false },
+    capabilities: { guarded: false, labels: true },
   });
 
   storageConformance(`RedisStorage.openRaw() under [${RECOMMENDED_WRAPPER_ORDER.join(', ')}]`, {
     create: () => chained(prefixes.next()),
     reopen: (s) => chained(prefixOf.get(s)!),
-    capabilities: { guarded: true },
+    capabilities: { guarded: true, labels: true },
   });
 });

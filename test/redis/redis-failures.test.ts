@@ -115,7 +115,7 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     await admin.quit();
   });
 
-  it('keeps the documented key layout: an index hash and one data hash per checkpoint', async () => {
+  it('keeps the documented key layout: an index hash, one data hash per checkpoint and the order set', async () => {
     const prefix = prefixes.next();
     const storage = await RedisStorage.open({ url: REDIS_URL, prefix });
     const draft = await storage.createCheckpoint('order-42');
@@ -123,8 +123,24 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     await draft.put('n', 1);
     await (await storage.commitCheckpoint(draft)).release();
     const keys = await keysUnder(admin, prefix);
-    expect(keys).toHaveLength(2);
+    expect(keys).toHaveLength(4);
     expect(keys[1]).toBe(`${prefix}index`);
+    expect(keys[2]).toBe(`${prefix}order`);
+    expect(keys[3]).toBe(`${prefix}summary`);
+    // Keys with the sizes of their values, for listing without reading them.
+    const summary = JSON.parse((await admin.hget(`${prefix}summary`, 'order-42'))!) as {
+      k: string;
+    };
+    expect(summary.k).toMatch(/^raw\/4\\n\/\d+$/);
+    // The completeness mark, then the identifier's UTF-16 units, two zero bytes, its text.
+    expect(await admin.zrangeBuffer(`${prefix}order`, '0', '-1')).toEqual([
+      Buffer.alloc(0),
+      Buffer.concat([
+        Buffer.from('order-42', 'utf16le').swap16(),
+        Buffer.alloc(2),
+        Buffer.from('order-42'),
+      ]),
+    ]);
     expect(keys[0]).toMatch(new RegExp(`^${prefix}data:[0-9a-f]{24}-[0-9a-z]+\\.0$`));
     const entry = await admin.hget(`${prefix}index`, 'order-42');
     expect(entry).toMatch(/^[0-9a-f]{24}-[0-9a-z]+\.0 \d{13}$/);
@@ -235,7 +251,7 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     const keys = await keysUnder(admin, prefix);
     const lasting = [];
     for (const key of keys) if ((await admin.pttl(key)) === -1) lasting.push(key);
-    expect(lasting).toHaveLength(values > 0 ? 2 : 1);
+    expect(lasting).toHaveLength(values > 0 ? 4 : 3); // data hash, index, order set, summaries
   }
 
   it('commits once when a borrowed client resends the publish step after a reconnect', async () => {
@@ -279,7 +295,7 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
         const saved = await storage.commitCheckpoint(draft);
         expect(await saved.get('v')).toBe('first attempt');
         await saved.release();
-        expect(await keysUnder(admin, prefix)).toHaveLength(2);
+        expect(await keysUnder(admin, prefix)).toHaveLength(4);
         // Any other writer is still refused.
         expect((await failure(other.createCheckpoint('landed'))).kind).toBe('AlreadyExists');
         await other.close();
@@ -357,13 +373,17 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(
       await admin.eval(
         PUBLISH,
-        2,
+        4,
         index,
         `${prefix}data:${first}`,
+        `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         draft.token,
         '1',
         first,
+        storage.orderMember('landed'),
+        '',
       ),
     ).toEqual([1, entry]);
     // A later attempt of the same handle: its freshly staged hash is dropped.
@@ -372,13 +392,17 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(
       await admin.eval(
         PUBLISH,
-        2,
+        4,
         index,
         `${prefix}data:${second}`,
+        `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         draft.token,
         '1',
         second,
+        storage.orderMember('landed'),
+        '',
       ),
     ).toEqual([1, entry]);
     expect(await admin.exists(`${prefix}data:${second}`)).toBe(0);
@@ -387,13 +411,17 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(
       await admin.eval(
         PUBLISH,
-        2,
+        4,
         index,
         `${prefix}data:other.0`,
+        `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         'other',
         '1',
         'other.0',
+        storage.orderMember('landed'),
+        '',
       ),
     ).toEqual([0, entry]);
     expect(await admin.exists(`${prefix}data:other.0`)).toBe(0);
@@ -416,12 +444,16 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     const run = (token: string, dataId: string) =>
       admin.eval(
         WRITE_AND_PUBLISH,
-        2,
+        4,
         index,
         `${prefix}data:${dataId}`,
+        `${prefix}order`,
+        `${prefix}summary`,
         'landed',
         token,
         dataId,
+        storage.orderMember('landed'),
+        '',
         'v',
         'other bytes',
       );
@@ -430,7 +462,12 @@ describe.runIf(redisAnswers())('RedisStorage against a live server', () => {
     expect(await run(draft.token, `${draft.token}.1`)).toEqual([1, entry]);
     // Another handle: refused.
     expect(await run('other', 'other.0')).toEqual([0, entry]);
-    expect(await keysUnder(admin, prefix)).toEqual([`${prefix}data:${draft.token}.0`, index]);
+    expect(await keysUnder(admin, prefix)).toEqual([
+      `${prefix}data:${draft.token}.0`,
+      index,
+      `${prefix}order`,
+      `${prefix}summary`,
+    ]);
     expect(await admin.hget(`${prefix}data:${draft.token}.0`, 'v')).not.toBe('other bytes');
     // Through the storage: AlreadyExists at commit, for a handle made before the winner.
     const early = await storage.createCheckpoint('race');

@@ -22,8 +22,9 @@ describe.runIf(redisAnswers())('RedisStorage across processes', () => {
         const result = await runWorkers('redis', REDIS_URL, prefix, 4, 100, reader, extra);
         await checkWorkers(result, reader, 4, 100);
         // Losers wrote nothing (one-script path) or had their staged values deleted by
-        // the commit that refused them: one data hash per committed checkpoint, plus the index.
-        expect(await keysUnder(client, prefix)).toHaveLength(250 + 1);
+        // the commit that refused them: one data hash per committed checkpoint, plus the
+        // index, the order set and the summaries.
+        expect(await keysUnder(client, prefix)).toHaveLength(250 + 3);
       } finally {
         await reader.close();
         await client.quit();
