@@ -6,7 +6,7 @@
  * own checks (tags, references, class definitions) all still run; only the step that
  * would refuse an unregistered class is answered.
  */
-import { useClassBindings, type ClassBinding, type ClassBindings } from '../codec/class-bindings';
+import { useClassBindings, type CodecClass, type ClassLookup } from '../codec/codec-class';
 import { quoteName } from './output';
 
 /**
@@ -44,7 +44,7 @@ function displayName(name: string): string {
   return SAFE_NAME.test(name) ? name : quoteName(name.slice(0, 128));
 }
 
-function bindingFor(name: string): ClassBinding {
+function bindingFor(name: string): CodecClass {
   // The stand-in class, named after the stored class so that util.inspect shows it.
   const ctor = class extends StoredInstance {
     static override readonly storedName = name;
@@ -81,8 +81,8 @@ function bindingFor(name: string): ClassBinding {
  * ```
  */
 export function useStoredClasses(): void {
-  const bindings = new Map<string, ClassBinding>();
-  const registry: ClassBindings = {
+  const bindings = new Map<string, CodecClass>();
+  const registry: ClassLookup = {
     byConstructor: () => undefined,
     byName(name) {
       let binding = bindings.get(name);

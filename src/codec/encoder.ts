@@ -1,6 +1,6 @@
 import { constants } from 'node:buffer';
 import { CheckpointError, quote } from '../errors';
-import { classBindings, type ClassBinding } from './class-bindings';
+import { classBindings, type CodecClass } from './codec-class';
 import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
 import { bigintText, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
@@ -26,7 +26,7 @@ class Encoder {
   private readonly seen = new Map<object, number>();
   private depth = 0;
   /** Classes defined so far in this value, numbered in the order they were first met. */
-  private readonly classes = new Map<ClassBinding, number>();
+  private readonly classes = new Map<CodecClass, number>();
   readonly blobs: Uint8Array[] = [];
 
   value(v: unknown): unknown {
@@ -152,7 +152,7 @@ class Encoder {
    * later ones refer to that definition by number (`\0O`), so a graph of a thousand
    * orders spells each field name once, not a thousand times.
    */
-  private instance(o: object, binding: ClassBinding): unknown[] {
+  private instance(o: object, binding: CodecClass): unknown[] {
     const save = binding.saveFields;
     const record = (save === undefined ? o : save(o)) as Record<string, unknown>;
     const names = binding.fieldNames;

@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import { classBindings } from './class-bindings';
+import { classBindings } from './codec-class';
 import { fromPlain } from './class-transformer-interop';
 import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';

@@ -5,8 +5,12 @@
  * usable (and testable) on its own.
  */
 
-/** How the codec saves and restores the instances of one registered class. */
-export interface ClassBinding {
+/**
+ * A class as the codec sees it: what it needs to save and restore the instances of one
+ * registered class. The registry's `ClassPlan` is one; the command line's stand-ins for
+ * stored classes are another.
+ */
+export interface CodecClass {
   /** The unique name stored with each instance (`@Checkpointable({ name })`). */
   readonly name: string;
   /** The schema version the current code writes. */
@@ -54,24 +58,24 @@ export interface ClassBinding {
   readonly restoreFields?: (data: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/** Looks classes up in both directions. */
-export interface ClassBindings {
+/** Finds the {@link CodecClass} of a constructor or of a stored name. */
+export interface ClassLookup {
   /**
    * The binding of exactly this constructor (not of a parent class), if registered. May
    * throw a `Metadata` CheckpointError for a half-annotated class (fields but no class
    * decorator), so that such a class fails loudly instead of falling through to another path.
    */
-  byConstructor(ctor: Function): ClassBinding | undefined;
+  byConstructor(ctor: Function): CodecClass | undefined;
   /** The binding registered under `name`, if any. */
-  byName(name: string): ClassBinding | undefined;
+  byName(name: string): CodecClass | undefined;
 }
 
-const NO_CLASSES: ClassBindings = {
+const NO_CLASSES: ClassLookup = {
   byConstructor: () => undefined,
   byName: () => undefined,
 };
 
-let current: ClassBindings = NO_CLASSES;
+let current: ClassLookup = NO_CLASSES;
 
 /**
  * Installs the class registry the codec consults. Called once by the metadata registry
@@ -82,11 +86,11 @@ let current: ClassBindings = NO_CLASSES;
  * useClassBindings(metadataRegistry);
  * ```
  */
-export function useClassBindings(bindings: ClassBindings | undefined): void {
+export function useClassBindings(bindings: ClassLookup | undefined): void {
   current = bindings ?? NO_CLASSES;
 }
 
 /** The installed class registry. */
-export function classBindings(): ClassBindings {
+export function classBindings(): ClassLookup {
   return current;
 }
