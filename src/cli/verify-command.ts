@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { decodeValue } from '../codec/decoder';
 import { CheckpointError, quote } from '../errors';
+import { STORED_CLASSES } from './stored-classes';
 import type { CommittedCheckpoint } from '../storage/storage';
 import { CheckFailed } from './cli-error';
 import { MANIFEST_KEY, readManifest } from './checkpoint-origin';
@@ -100,7 +101,7 @@ async function verifyOne(
         result.values++;
         result.bytes += bytes.byteLength;
         if (key !== MANIFEST_KEY) {
-          decodeValue(bytes, { identifier: id, key }, { owned: true });
+          decodeValue(bytes, { identifier: id, key, classes: STORED_CLASSES }, { owned: true });
           continue;
         }
         // A value the manifest lists but the storage lost (an evicted field, a deleted

@@ -1,6 +1,7 @@
 /**
- * The codec's view of user classes. The codec itself knows no decorators: the metadata
- * registry (src/decorators) installs itself here, so that `put(key, order)` on any storage
+ * The codec's view of user classes. The codec itself knows no decorators: whoever encodes
+ * or decodes hands it a {@link ClassLookup} (`CodecContext.classes`); the metadata registry
+ * (src/decorators) is the one storages and the manager hand it, so that `put(key, order)`
  * can encode an `@Checkpointable` instance and `get` can rebuild it, while the codec stays
  * usable (and testable) on its own.
  */
@@ -70,27 +71,16 @@ export interface ClassLookup {
   byName(name: string): CodecClass | undefined;
 }
 
-const NO_CLASSES: ClassLookup = {
-  byConstructor: () => undefined,
-  byName: () => undefined,
-};
-
-let current: ClassLookup = NO_CLASSES;
-
 /**
- * Installs the class registry the codec consults. Called once by the metadata registry
- * when it loads; tests may install their own.
+ * The lookup that knows no class: the codec's default, under which an instance of a user
+ * class cannot be saved and a stored one cannot be restored.
  *
  * @example
  * ```ts
- * useClassBindings(metadataRegistry);
+ * encodeValue(value, { classes: NO_CLASSES }); // plain data only
  * ```
  */
-export function useClassBindings(bindings: ClassLookup | undefined): void {
-  current = bindings ?? NO_CLASSES;
-}
-
-/** The installed class registry. */
-export function classBindings(): ClassLookup {
-  return current;
-}
+export const NO_CLASSES: ClassLookup = {
+  byConstructor: () => undefined,
+  byName: () => undefined,
+};

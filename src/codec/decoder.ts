@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import { classBindings, type CodecClass } from './codec-class';
+import { NO_CLASSES, type ClassLookup, type CodecClass } from './codec-class';
 import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
 import { MAX_BIGINT_DIGITS, tooManyDigits } from './bigint-limit';
@@ -58,6 +58,8 @@ class Decoder {
     into: object | undefined,
     /** Bytes of the whole input when the caller handed them over (`owned`), else undefined. */
     private readonly ownedInput: number | undefined,
+    /** The classes stored instances may be restored as. */
+    private readonly lookup: ClassLookup,
   ) {
     this.into = into;
     this.blobUsed = new Uint8Array(blobs.length);
@@ -331,7 +333,7 @@ class Decoder {
 
   /** The registered class for a stored name and version, or an error saying what to do. */
   private binding(name: string, version: number): CodecClass {
-    const binding = classBindings().byName(name);
+    const binding = this.lookup.byName(name);
     if (binding === undefined) {
       throw new ValuePathError(
         `the stored class ${JSON.stringify(name)} is not registered in this process; import the module that declares @Checkpointable({ name: ${JSON.stringify(name)} }) before restoring`,
@@ -547,7 +549,12 @@ export function decodeValue(
       { identifier: context.identifier, key: context.key },
     );
   try {
-    const value = new Decoder(blobs, into, options.owned ? buf.byteLength : undefined).value(tree);
+    const value = new Decoder(
+      blobs,
+      into,
+      options.owned ? buf.byteLength : undefined,
+      context.classes ?? NO_CLASSES,
+    ).value(tree);
     if (into !== undefined && value !== into) throw new RootMismatch(describeValue(value));
     return value;
   } catch (error) {

@@ -1,15 +1,21 @@
 import { constants } from 'node:buffer';
 import { CheckpointError, quote } from '../errors';
-import { classBindings, type CodecClass } from './codec-class';
+import { NO_CLASSES, type ClassLookup, type CodecClass } from './codec-class';
 import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
 import { bigintText, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
 import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
-/** Where a value is being saved, for error messages. */
+/** Where a value is being saved or restored (for error messages), and with which classes. */
 export interface CodecContext {
   identifier?: string;
   key?: string;
+  /**
+   * The classes whose instances can be saved and restored. The package's `encodeValue` and
+   * `decodeValue`, storages and the manager use the `@Checkpointable` registry; the codec
+   * alone knows none.
+   */
+  classes?: ClassLookup;
 }
 
 const OBJECT_PROTO = Object.prototype;
@@ -26,8 +32,10 @@ class Encoder {
   private readonly seen = new Map<object, number>();
   private depth = 0;
   /** Classes defined so far in this value, numbered in the order they were first met. */
-  private readonly classes = new Map<CodecClass, number>();
+  readonly classes = new Map<CodecClass, number>();
   readonly blobs: Uint8Array[] = [];
+
+  constructor(private readonly lookup: ClassLookup) {}
 
   value(v: unknown): unknown {
     switch (typeof v) {
@@ -201,7 +209,7 @@ class Encoder {
     }
     const ctor = (proto as { constructor?: Function } | null)?.constructor;
     if (typeof ctor === 'function') {
-      const binding = classBindings().byConstructor(ctor);
+      const binding = this.lookup.byConstructor(ctor);
       if (binding !== undefined) return this.instance(o, binding);
       if (hasClassTransformerMetadata(ctor)) {
         // The plain form stands in for the instance: it takes the instance's number (already
@@ -274,7 +282,31 @@ function errorMessage(error: unknown): string {
  * ```
  */
 export function encodeValue(value: unknown, context: CodecContext = {}): Buffer {
-  const encoder = new Encoder();
+  return encodeValueWithClasses(value, context).bytes;
+}
+
+/** What {@link encodeValueWithClasses} produced. */
+export interface EncodedValue {
+  /** The codec's bytes, as {@link encodeValue} returns them. */
+  readonly bytes: Buffer;
+  /** The classes whose instances the value holds, in the order they were first met. */
+  readonly classes: readonly CodecClass[];
+}
+
+/**
+ * {@link encodeValue}, also reporting the classes whose instances the value holds: the
+ * encoder numbers them anyway, and a checkpoint's manifest lists them.
+ *
+ * @throws {CheckpointError} `Serialize`, as {@link encodeValue}
+ *
+ * @example
+ * ```ts
+ * const { bytes, classes } = encodeValueWithClasses(order, { classes: metadataRegistry });
+ * classes.map((c) => c.name); // ['Order', 'LineItem']
+ * ```
+ */
+export function encodeValueWithClasses(value: unknown, context: CodecContext = {}): EncodedValue {
+  const encoder = new Encoder(context.classes ?? NO_CLASSES);
   let tree: unknown;
   try {
     tree = encoder.value(value);
@@ -323,7 +355,7 @@ export function encodeValue(value: unknown, context: CodecContext = {}): Buffer 
     out.set(blob, offset + 4);
     offset += 4 + blob.byteLength;
   }
-  return out;
+  return { bytes: out, classes: [...encoder.classes.keys()] };
 }
 
 function serializeError(error: unknown, context: CodecContext): unknown {

@@ -3,6 +3,7 @@ export { Checkpointable } from './checkpointable';
 export { CheckpointField } from './checkpoint-field';
 export { metadataRegistry, MetadataRegistry } from './metadata-registry';
 export { ClassPlan, type FieldPlan } from './class-plan';
+
 export type {
   Migration,
   CheckpointableOptions,

@@ -1,5 +1,5 @@
 import { isExcluded, registerFieldType } from '../codec/class-transformer-interop';
-import { useClassBindings, type ClassLookup } from '../codec/codec-class';
+import type { ClassLookup } from '../codec/codec-class';
 import type {
   CheckpointableOptions,
   CheckpointFieldOptions,
@@ -27,8 +27,8 @@ const UNSAVEABLE = new Map<Function, string>([
 /**
  * The one registry of `@Checkpointable` classes, keyed by constructor. Decorators record
  * declarations here; the first save or restore of a class compiles its {@link ClassPlan},
- * which is cached. It is the {@link ClassLookup} the codec consults, installed when this
- * module loads.
+ * which is cached. It is the {@link ClassLookup} that storages and the manager hand the
+ * codec.
  *
  * @example
  * ```ts
@@ -43,7 +43,6 @@ export class MetadataRegistry implements ClassLookup {
   readonly #plans = new Map<Function, ClassPlan>();
   readonly #planByName = new Map<string, ClassPlan>();
   #unregistered = new WeakSet<Function>();
-  #collecting: Set<ClassPlan> | undefined;
 
   /**
    * Records `@Checkpointable(options)` on `ctor` (what the decorator calls).
@@ -182,14 +181,9 @@ export class MetadataRegistry implements ClassLookup {
    * ```
    */
   byConstructor(ctor: Function): ClassPlan | undefined {
-    let plan = this.#plans.get(ctor);
-    if (plan === undefined) {
-      if (this.#unregistered.has(ctor)) return undefined;
-      plan = this.#compile(ctor);
-      if (plan === undefined) return undefined;
-    }
-    if (this.#collecting !== undefined) this.#collecting.add(plan);
-    return plan;
+    const plan = this.#plans.get(ctor);
+    if (plan !== undefined || this.#unregistered.has(ctor)) return plan;
+    return this.#compile(ctor);
   }
 
   /**
@@ -235,27 +229,6 @@ export class MetadataRegistry implements ClassLookup {
       );
     }
     return plan;
-  }
-
-  /**
-   * Runs `work` (synchronous) and returns the classes whose instances it encoded.
-   * Used by the manager to record the classes inside a checkpoint.
-   * @example
-   * ```ts
-   * const { result: bytes, classes } = metadataRegistry.collectClasses(() => encodeValue(order));
-   * ```
-   */
-  collectClasses<T>(work: () => T): { result: T; classes: ClassPlan[] } {
-    const outer = this.#collecting;
-    const seen = new Set<ClassPlan>();
-    this.#collecting = seen;
-    try {
-      const result = work();
-      return { result, classes: [...seen] };
-    } finally {
-      this.#collecting = outer;
-      if (outer !== undefined) for (const plan of seen) outer.add(plan);
-    }
   }
 
   /**
@@ -331,4 +304,3 @@ export class MetadataRegistry implements ClassLookup {
  * ```
  */
 export const metadataRegistry = new MetadataRegistry();
-useClassBindings(metadataRegistry);

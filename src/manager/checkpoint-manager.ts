@@ -1,6 +1,6 @@
 import { inject, injectable } from 'tsyringe';
-import { decodeValue } from '../codec/decoder';
-import { restoreAs, type ClassType } from '../codec/restore-as';
+import type { ClassType } from '../codec/restore-as';
+import { decodeValue, restoreAs } from '../decorators/registry-codec';
 import { metadataRegistry } from '../decorators/metadata-registry';
 import { CHECKPOINT_STORAGE } from './checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
