@@ -9,8 +9,8 @@ import {
   context,
   failureLine,
   failureOf,
+  failureOrGone,
   formatBytes,
-  notFound,
   selectIdentifiers,
   withStore,
   type Failure,
@@ -87,10 +87,8 @@ async function verifyOne(
   try {
     saved = await store.storage.loadCheckpoint(id);
   } catch (error) {
-    // Removed since it was listed: only a failure when it was asked for by name.
-    if (CheckpointError.is(error, 'NotFound') && !named) return result;
-    const reported = CheckpointError.is(error, 'NotFound') ? notFound(id, store.display) : error;
-    result.failures.push(failureOf(reported, id));
+    const failure = failureOrGone(error, id, store.display, named);
+    if (failure !== undefined) result.failures.push(failure);
     return result;
   }
   try {
