@@ -20,7 +20,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { CheckpointError, quote } from '../errors';
 import { listIdentifiersWithPrefix, type PrefixListingOptions } from '../storage/prefix-listing';
-import type { Storage } from '../storage/storage';
+import type { CommittedCheckpoint, Storage } from '../storage/storage';
 import {
   checkpointIdentifier,
   checkpointPrefix,
@@ -316,14 +316,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     identifier: string,
     filter?: Record<string, unknown>,
   ): Promise<CheckpointTuple | undefined> {
-    let saved;
-    try {
-      saved = await this.storage.loadCheckpoint(identifier);
-    } catch (error) {
-      if (CheckpointError.is(error, 'NotFound')) return undefined;
-      throw error;
-    }
-    try {
+    return this.#withLoaded(identifier, async (saved) => {
       const stored = await saved.get<StoredConfig>('config');
       const metadata = (await loadValue(await saved.get('metadata'), this.serde, {
         identifier,
@@ -365,23 +358,14 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
         };
       }
       return tuple;
-    } finally {
-      await saved.release();
-    }
+    });
   }
 
   /** Which channels a stored checkpoint holds itself, and where the others are held. */
   async #facts(identifier: string): Promise<ChannelFacts | undefined> {
     const known = this.#recent.get(identifier);
     if (known !== undefined) return known;
-    let saved;
-    try {
-      saved = await this.storage.loadCheckpoint(identifier);
-    } catch (error) {
-      if (CheckpointError.is(error, 'NotFound')) return undefined;
-      throw error;
-    }
-    try {
+    return this.#withLoaded(identifier, async (saved) => {
       const holders = await saved.get('holders');
       if (!(holders instanceof Map)) throw damaged(identifier, 'its channel holders');
       const stored = new Set<string>();
@@ -392,6 +376,26 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       const facts = { stored, holders: holders as Map<string, string> };
       this.#remember(identifier, facts);
       return facts;
+    });
+  }
+
+  /**
+   * Loads `identifier`, runs `use` on it and releases it; undefined, without running
+   * `use`, when the checkpoint does not exist (a thread removed meanwhile).
+   */
+  async #withLoaded<T>(
+    identifier: string,
+    use: (saved: CommittedCheckpoint) => Promise<T>,
+  ): Promise<T | undefined> {
+    let saved: CommittedCheckpoint;
+    try {
+      saved = await this.storage.loadCheckpoint(identifier);
+    } catch (error) {
+      if (CheckpointError.is(error, 'NotFound')) return undefined;
+      throw error;
+    }
+    try {
+      return await use(saved);
     } finally {
       await saved.release();
     }
@@ -477,14 +481,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     for (const identifier of await this.#identifiers(
       writesPrefix(thread, namespace, checkpointId),
     )) {
-      let saved;
-      try {
-        saved = await this.storage.loadCheckpoint(identifier);
-      } catch (error) {
-        if (CheckpointError.is(error, 'NotFound')) continue;
-        throw error;
-      }
-      try {
+      await this.#withLoaded(identifier, async (saved) => {
         const writes = await saved.get<StoredWrite[]>('writes');
         if (!Array.isArray(writes)) throw damaged(identifier, 'its writes');
         const before = new Set(merged.keys());
@@ -493,9 +490,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
           if (write.idx >= 0 && before.has(key)) continue;
           merged.set(key, write);
         }
-      } finally {
-        await saved.release();
-      }
+      });
     }
     const ordered = [...merged.values()].sort((a, b) =>
       compareWritesSortKeys(
