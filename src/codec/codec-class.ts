@@ -10,6 +10,15 @@
  * A class as the codec sees it: what it needs to save and restore the instances of one
  * registered class. The registry's `ClassPlan` is one; the command line's stand-ins for
  * stored classes are another.
+ *
+ * @example
+ * ```ts
+ * const standIn: CodecClass = {
+ *   name: 'Parcel', version: 1, ctor: StoredParcel, fieldNames: ['weight'],
+ *   instantiate: () => new StoredParcel(),
+ *   upgrade: (data) => data,
+ * };
+ * ```
  */
 export interface CodecClass {
   /** The unique name stored with each instance (`@Checkpointable({ name })`). */
@@ -59,7 +68,19 @@ export interface CodecClass {
   readonly restoreFields?: (data: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/** Finds the {@link CodecClass} of a constructor or of a stored name. */
+/**
+ * Finds the {@link CodecClass} of a constructor (to save) or of a stored name (to restore).
+ * `metadataRegistry` is one; `CodecContext.classes` hands the codec another.
+ *
+ * @example
+ * ```ts
+ * const standIns: ClassLookup = {
+ *   byConstructor: () => undefined,
+ *   byName: (name) => (name === 'Parcel' ? standIn : undefined),
+ * };
+ * decodeValue(bytes, { classes: standIns });
+ * ```
+ */
 export interface ClassLookup {
   /**
    * The binding of exactly this constructor (not of a parent class), if registered. May

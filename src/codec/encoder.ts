@@ -6,7 +6,14 @@ import { bigintText, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
 import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
-/** Where a value is being saved or restored (for error messages), and with which classes. */
+/**
+ * Where a value is being saved or restored (for error messages), and with which classes.
+ *
+ * @example
+ * ```ts
+ * encodeValue(order, { identifier: 'order-42', key: 'order' });
+ * ```
+ */
 export interface CodecContext {
   identifier?: string;
   key?: string;
