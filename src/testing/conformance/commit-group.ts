@@ -9,7 +9,7 @@ import { expectKind, type ConformanceSuite } from './conformance-suite';
  *
  * @example
  * ```ts
- * describe('my storage', () => commitGroup(suite));
+ * commitGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function commitGroup(suite: ConformanceSuite): void {

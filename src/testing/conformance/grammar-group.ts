@@ -9,7 +9,7 @@ import { AWKWARD_VALID_NAMES, INVALID_NAMES } from './conformance-names';
  *
  * @example
  * ```ts
- * describe('my storage', () => grammarGroup(suite));
+ * grammarGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function grammarGroup(suite: ConformanceSuite): void {

@@ -8,7 +8,7 @@ import { expectKind, type ConformanceSuite } from './conformance-suite';
  *
  * @example
  * ```ts
- * describe('my storage', () => guardGroup(suite));
+ * guardGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function guardGroup(suite: ConformanceSuite): void {

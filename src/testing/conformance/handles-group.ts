@@ -8,7 +8,7 @@ import { expectKind, type ConformanceSuite } from './conformance-suite';
  *
  * @example
  * ```ts
- * describe('my storage', () => handlesGroup(suite));
+ * handlesGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function handlesGroup(suite: ConformanceSuite): void {

@@ -7,7 +7,7 @@ import { expectKind, type ConformanceSuite } from './conformance-suite';
  *
  * @example
  * ```ts
- * describe('my storage', () => removeAndListGroup(suite));
+ * removeAndListGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function removeAndListGroup(suite: ConformanceSuite): void {

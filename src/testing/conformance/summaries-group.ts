@@ -10,7 +10,7 @@ import { summarizeCheckpoints } from '../../storage/checkpoint-summaries';
  *
  * @example
  * ```ts
- * describe('my storage', () => summariesGroup(suite));
+ * summariesGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function summariesGroup(suite: ConformanceSuite): void {

@@ -9,7 +9,7 @@ import { expectKind, type ConformanceSuite } from './conformance-suite';
  *
  * @example
  * ```ts
- * describe('my storage', () => twoStoragesGroup(suite));
+ * twoStoragesGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function twoStoragesGroup(suite: ConformanceSuite): void {

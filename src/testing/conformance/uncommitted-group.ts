@@ -8,7 +8,7 @@ import { expectKind, type ConformanceSuite } from './conformance-suite';
  *
  * @example
  * ```ts
- * describe('my storage', () => uncommittedGroup(suite));
+ * uncommittedGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function uncommittedGroup(suite: ConformanceSuite): void {

@@ -31,7 +31,7 @@ class NotRegistered {
  *
  * @example
  * ```ts
- * describe('my storage', () => valuesGroup(suite));
+ * valuesGroup(suite); // inside storageConformance's describe block
  * ```
  */
 export function valuesGroup(suite: ConformanceSuite): void {
