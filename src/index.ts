@@ -31,4 +31,5 @@ export * from './manager';
 export * from './di';
 export * from './telemetry';
 export * from './services';
-export { encodeValue, decodeValue, type CodecContext, type DecodeOptions } from './codec';
+export { encodeValue, decodeValue } from './decorators/registry-codec';
+export type { CodecContext, DecodeOptions, ClassLookup, CodecClass } from './codec';

@@ -11,6 +11,7 @@
 import { decodeValue } from '../codec/decoder';
 import { encodeValue } from '../codec/encoder';
 import { CheckpointError, quote } from '../errors';
+import { STORED_CLASSES } from './stored-classes';
 import { MANIFEST_KEY, type Manifest } from '../manager/manifest';
 import type { CommittedCheckpoint } from '../storage/storage';
 
@@ -85,7 +86,7 @@ export async function summarize(saved: CommittedCheckpoint): Promise<CheckpointS
  * ```
  */
 export function readManifest(bytes: Uint8Array, identifier: string): OriginManifest {
-  const value = decodeValue(bytes, { identifier, key: MANIFEST_KEY });
+  const value = decodeValue(bytes, { identifier, key: MANIFEST_KEY, classes: STORED_CLASSES });
   const fail = (problem: string) =>
     new CheckpointError(
       'Deserialize',

@@ -152,3 +152,25 @@ export function notFound(identifier: string, where: string): CheckpointError {
     { identifier },
   );
 }
+
+/**
+ * The failure to report for `error`, met while working on the listed checkpoint `id`, or
+ * undefined when the checkpoint was removed after it was listed: then there is nothing
+ * to do, unless it was asked for by name (`named`), which makes it a NotFound failure.
+ *
+ * @example
+ * ```ts
+ * const failure = failureOrGone(error, id, store.display, given.length > 0);
+ * if (failure === undefined) progress.tick(id, 'gone (removed meanwhile)');
+ * ```
+ */
+export function failureOrGone(
+  error: unknown,
+  id: string,
+  where: string,
+  named: boolean,
+): Failure | undefined {
+  const gone = CheckpointError.is(error, 'NotFound') && error.identifier === id;
+  if (gone && !named) return undefined;
+  return failureOf(gone ? notFound(id, where) : error, id);
+}

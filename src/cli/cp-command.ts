@@ -6,9 +6,8 @@ import { summarize } from './checkpoint-origin';
 import {
   context,
   failureLine,
-  failureOf,
+  failureOrGone,
   formatBytes,
-  notFound,
   selectIdentifiers,
   withStore,
   type Failure,
@@ -105,14 +104,11 @@ Examples:
                 progress.tick(id, 'skipped (already in the target)');
                 continue;
               }
-              const gone = CheckpointError.is(error, 'NotFound') && error.identifier === id;
-              if (gone && given.length === 0) {
-                // Listed, then removed from the source before its turn: nothing to copy.
+              const failure = failureOrGone(error, id, source.display, given.length > 0);
+              if (failure === undefined) {
                 progress.tick(id, 'gone (removed from the source meanwhile)');
                 continue;
               }
-              const reported = gone ? notFound(id, source.display) : error;
-              const failure = failureOf(reported, id);
               failures.push(failure);
               progress.tick(id, 'FAILED');
               progress.report(failureLine(failure, shownName));

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { CheckFailed } from './cli-error';
-import { summarize, type CheckpointSummary } from './checkpoint-origin';
+import type { CheckpointSummary } from './checkpoint-origin';
 import {
   context,
   failureLine,
@@ -12,7 +12,7 @@ import {
 import type { OpenStore } from './open-store';
 import { shownName } from './output';
 import { parseSeriesIdentifier } from '../manager/series-identifier';
-import { inSeries } from './series-name';
+import { ignoreNotFound, listedIdentifiers, summaryOf } from './listed-checkpoints';
 import { parseCount, parseMoment } from './time-spec';
 
 /**
@@ -62,8 +62,7 @@ Examples:
       const before = local.before === undefined ? undefined : parseMoment(local.before, '--before');
       const limit = local.limit === undefined ? undefined : parseCount(local.limit, '--limit', 1);
       await withStore(options, async (store) => {
-        let ids = await store.storage.checkpointIdentifiers();
-        if (local.series !== undefined) ids = ids.filter((id) => inSeries(id, local.series!));
+        const ids = await listedIdentifiers(store.storage, local.series);
         const rows: ListedCheckpoint[] = [];
         const failures: Failure[] = [];
         for (const id of ids) {
@@ -115,14 +114,8 @@ async function listOne(
   id: string,
   sizes: boolean,
 ): Promise<ListedCheckpoint | undefined> {
-  const saved = await store.storage.loadCheckpoint(id).catch(ignoreNotFound);
-  if (saved === undefined) return undefined;
-  let summary: CheckpointSummary;
-  try {
-    summary = await summarize(saved);
-  } finally {
-    await saved.release();
-  }
+  const summary = await summaryOf(store.storage, id);
+  if (summary === undefined) return undefined;
   if (!sizes) return { ...summary, bytes: null };
   // Sizes at rest come from the bare storage: no wrapper has to check or decrypt for them.
   const raw = await store.bare.loadCheckpoint(id).catch(ignoreNotFound);
@@ -134,11 +127,6 @@ async function listOne(
     await raw.release();
   }
   return { ...summary, bytes };
-}
-
-function ignoreNotFound(error: unknown): undefined {
-  if ((error as { kind?: string })?.kind === 'NotFound') return undefined;
-  throw error;
 }
 
 function printTable(line: (text: string) => void, rows: ListedCheckpoint[]): void {

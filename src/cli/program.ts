@@ -9,7 +9,6 @@ import { lsCommand } from './ls-command';
 import { pruneCommand } from './prune-command';
 import { rmCommand } from './rm-command';
 import { showCommand } from './show-command';
-import { useStoredClasses } from './stored-classes';
 import { verifyCommand } from './verify-command';
 
 const OVERVIEW = `
@@ -88,7 +87,6 @@ export function buildProgram(): Command {
  * ```
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
-  useStoredClasses();
   const program = buildProgram();
   if (argv.length <= 2) {
     process.stderr.write(program.helpInformation());

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { CheckpointError } from '../errors';
 import { CheckFailed, UsageError } from './cli-error';
-import { summarize, type CheckpointSummary } from './checkpoint-origin';
+import type { CheckpointSummary } from './checkpoint-origin';
 import { context, failureLine, failureOf, withStore, type Failure } from './command-context';
 import { shownName } from './output';
-import { inSeries } from './series-name';
+import { listedIdentifiers, summaryOf } from './listed-checkpoints';
 import { parseCount, parseMoment } from './time-spec';
 
 /**
@@ -61,18 +61,13 @@ Examples:
         local.olderThan === undefined ? undefined : parseMoment(local.olderThan, '--older-than');
       const dryRun = local.dryRun === true;
       await withStore(options, async (store) => {
-        let ids = await store.storage.checkpointIdentifiers();
-        if (local.series !== undefined) ids = ids.filter((id) => inSeries(id, local.series!));
+        const ids = await listedIdentifiers(store.storage, local.series);
         const known: CheckpointSummary[] = [];
         const failures: Failure[] = [];
         for (const id of ids) {
           try {
-            const saved = await store.storage.loadCheckpoint(id);
-            try {
-              known.push(await summarize(saved));
-            } finally {
-              await saved.release();
-            }
+            const summary = await summaryOf(store.storage, id);
+            if (summary !== undefined) known.push(summary);
           } catch (error) {
             if (!CheckpointError.is(error, 'NotFound')) failures.push(failureOf(error, id));
           }

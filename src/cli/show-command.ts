@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { decodeValue } from '../codec/decoder';
 import { CheckpointError, quote } from '../errors';
+import { STORED_CLASSES } from './stored-classes';
 import { assertValidName } from '../storage/names';
 import { UsageError } from './cli-error';
 import { MANIFEST_KEY, summarize } from './checkpoint-origin';
@@ -115,7 +116,11 @@ Examples:
               else await printRaw(out, k, bytes, raw);
               continue;
             }
-            const value = decodeValue(bytes, { identifier: id, key: k }, { owned: true });
+            const value = decodeValue(
+              bytes,
+              { identifier: id, key: k, classes: STORED_CLASSES },
+              { owned: true },
+            );
             if (out.json) {
               values[k] = toJsonView(value);
             } else {

@@ -6,7 +6,7 @@
  * own checks (tags, references, class definitions) all still run; only the step that
  * would refuse an unregistered class is answered.
  */
-import { useClassBindings, type ClassBinding, type ClassBindings } from '../codec/class-bindings';
+import type { ClassLookup, CodecClass } from '../codec/codec-class';
 import { quoteName } from './output';
 
 /**
@@ -44,7 +44,7 @@ function displayName(name: string): string {
   return SAFE_NAME.test(name) ? name : quoteName(name.slice(0, 128));
 }
 
-function bindingFor(name: string): ClassBinding {
+function bindingFor(name: string): CodecClass {
   // The stand-in class, named after the stored class so that util.inspect shows it.
   const ctor = class extends StoredInstance {
     static override readonly storedName = name;
@@ -71,18 +71,18 @@ function bindingFor(name: string): ClassBinding {
 }
 
 /**
- * Makes the codec decode instances of any stored class into {@link StoredInstance}
- * stand-ins. Only for the bin: an application must restore into its real classes.
+ * A class lookup under which the codec decodes instances of any stored class into
+ * {@link StoredInstance} stand-ins. Only for the bin: an application must restore into its
+ * real classes.
  *
  * @example
  * ```ts
- * useStoredClasses();
- * const value = decodeValue(bytes); // an Order stand-in, whatever process wrote it
+ * const value = decodeValue(bytes, { classes: storedClasses() }); // an Order stand-in
  * ```
  */
-export function useStoredClasses(): void {
-  const bindings = new Map<string, ClassBinding>();
-  const registry: ClassBindings = {
+export function storedClasses(): ClassLookup {
+  const bindings = new Map<string, CodecClass>();
+  return {
     byConstructor: () => undefined,
     byName(name) {
       let binding = bindings.get(name);
@@ -93,5 +93,7 @@ export function useStoredClasses(): void {
       return binding;
     },
   };
-  useClassBindings(registry);
 }
+
+/** The stand-in classes of this process's command line, shared by its commands. */
+export const STORED_CLASSES: ClassLookup = storedClasses();

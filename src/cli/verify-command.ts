@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { decodeValue } from '../codec/decoder';
 import { CheckpointError, quote } from '../errors';
+import { STORED_CLASSES } from './stored-classes';
 import type { CommittedCheckpoint } from '../storage/storage';
 import { CheckFailed } from './cli-error';
 import { MANIFEST_KEY, readManifest } from './checkpoint-origin';
@@ -8,8 +9,8 @@ import {
   context,
   failureLine,
   failureOf,
+  failureOrGone,
   formatBytes,
-  notFound,
   selectIdentifiers,
   withStore,
   type Failure,
@@ -86,10 +87,8 @@ async function verifyOne(
   try {
     saved = await store.storage.loadCheckpoint(id);
   } catch (error) {
-    // Removed since it was listed: only a failure when it was asked for by name.
-    if (CheckpointError.is(error, 'NotFound') && !named) return result;
-    const reported = CheckpointError.is(error, 'NotFound') ? notFound(id, store.display) : error;
-    result.failures.push(failureOf(reported, id));
+    const failure = failureOrGone(error, id, store.display, named);
+    if (failure !== undefined) result.failures.push(failure);
     return result;
   }
   try {
@@ -100,7 +99,7 @@ async function verifyOne(
         result.values++;
         result.bytes += bytes.byteLength;
         if (key !== MANIFEST_KEY) {
-          decodeValue(bytes, { identifier: id, key }, { owned: true });
+          decodeValue(bytes, { identifier: id, key, classes: STORED_CLASSES }, { owned: true });
           continue;
         }
         // A value the manifest lists but the storage lost (an evicted field, a deleted

@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import { classBindings, type ClassBinding } from './class-bindings';
+import { NO_CLASSES, type ClassLookup, type CodecClass } from './codec-class';
 import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
 import { MAX_BIGINT_DIGITS, tooManyDigits } from './bigint-limit';
@@ -14,7 +14,7 @@ const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** A class as one stored value defines it, resolved against the code's registry once. */
 interface StoredClass {
-  readonly binding: ClassBinding;
+  readonly binding: CodecClass;
   readonly version: number;
   /** The stored versions of its parent classes, when the data names them. */
   readonly baseVersions: ReadonlyMap<string, number> | undefined;
@@ -58,6 +58,8 @@ class Decoder {
     into: object | undefined,
     /** Bytes of the whole input when the caller handed them over (`owned`), else undefined. */
     private readonly ownedInput: number | undefined,
+    /** The classes stored instances may be restored as. */
+    private readonly lookup: ClassLookup,
   ) {
     this.into = into;
     this.blobUsed = new Uint8Array(blobs.length);
@@ -80,7 +82,7 @@ class Decoder {
    * A new, empty instance of `binding`'s class — or, for the root value of a decode
    * `into` an existing object, that object, once its class is checked.
    */
-  private create(binding: ClassBinding): object {
+  private create(binding: CodecClass): object {
     const into = this.into;
     if (into === undefined || this.objects.length > 0) return binding.instantiate();
     this.into = undefined;
@@ -330,8 +332,8 @@ class Decoder {
   }
 
   /** The registered class for a stored name and version, or an error saying what to do. */
-  private binding(name: string, version: number): ClassBinding {
-    const binding = classBindings().byName(name);
+  private binding(name: string, version: number): CodecClass {
+    const binding = this.lookup.byName(name);
     if (binding === undefined) {
       throw new ValuePathError(
         `the stored class ${JSON.stringify(name)} is not registered in this process; import the module that declares @Checkpointable({ name: ${JSON.stringify(name)} }) before restoring`,
@@ -366,7 +368,7 @@ class Decoder {
   }
 
   /** A new instance, numbered before its fields are revived so a field may refer back to it. */
-  private numberedInstance(binding: ClassBinding): object {
+  private numberedInstance(binding: CodecClass): object {
     const instance = this.create(binding);
     this.objects.push(instance);
     return instance;
@@ -406,7 +408,7 @@ function isVersion(v: unknown): v is number {
 }
 
 /** Whether stored parent versions (if any) are the ones the code writes now. */
-function basesCurrent(binding: ClassBinding, stored: ReadonlyMap<string, number> | undefined) {
+function basesCurrent(binding: CodecClass, stored: ReadonlyMap<string, number> | undefined) {
   if (stored === undefined || binding.bases === undefined) return true;
   return binding.bases.every((b) => (stored.get(b.name) ?? b.version) === b.version);
 }
@@ -418,7 +420,7 @@ function basesCurrent(binding: ClassBinding, stored: ReadonlyMap<string, number>
  */
 function assignFields(
   instance: object,
-  binding: ClassBinding,
+  binding: CodecClass,
   fromVersion: number,
   fromBaseVersions: ReadonlyMap<string, number> | undefined,
   stored: Record<string, unknown>,
@@ -547,7 +549,12 @@ export function decodeValue(
       { identifier: context.identifier, key: context.key },
     );
   try {
-    const value = new Decoder(blobs, into, options.owned ? buf.byteLength : undefined).value(tree);
+    const value = new Decoder(
+      blobs,
+      into,
+      options.owned ? buf.byteLength : undefined,
+      context.classes ?? NO_CLASSES,
+    ).value(tree);
     if (into !== undefined && value !== into) throw new RootMismatch(describeValue(value));
     return value;
   } catch (error) {

@@ -1,15 +1,28 @@
 import { constants } from 'node:buffer';
 import { CheckpointError, quote } from '../errors';
-import { classBindings, type ClassBinding } from './class-bindings';
+import { NO_CLASSES, type ClassLookup, type CodecClass } from './codec-class';
 import { hasClassTransformerMetadata, toPlain } from './class-transformer-interop';
 import { bigintText, tooManyDigits } from './bigint-limit';
 import { BINARY_TYPES, CODEC_HEADER_SIZE, CODEC_ID_TAGGED_JSON, CODEC_MAGIC, TAG } from './format';
 import { MAX_DEPTH, segment, shortPath, tooDeep, ValuePathError } from './value-path';
 
-/** Where a value is being saved, for error messages. */
+/**
+ * Where a value is being saved or restored (for error messages), and with which classes.
+ *
+ * @example
+ * ```ts
+ * encodeValue(order, { identifier: 'order-42', key: 'order' });
+ * ```
+ */
 export interface CodecContext {
   identifier?: string;
   key?: string;
+  /**
+   * The classes whose instances can be saved and restored. The package's `encodeValue` and
+   * `decodeValue`, storages and the manager use the `@Checkpointable` registry; the codec
+   * alone knows none.
+   */
+  classes?: ClassLookup;
 }
 
 const OBJECT_PROTO = Object.prototype;
@@ -26,8 +39,10 @@ class Encoder {
   private readonly seen = new Map<object, number>();
   private depth = 0;
   /** Classes defined so far in this value, numbered in the order they were first met. */
-  private readonly classes = new Map<ClassBinding, number>();
+  readonly classes = new Map<CodecClass, number>();
   readonly blobs: Uint8Array[] = [];
+
+  constructor(private readonly lookup: ClassLookup) {}
 
   value(v: unknown): unknown {
     switch (typeof v) {
@@ -152,7 +167,7 @@ class Encoder {
    * later ones refer to that definition by number (`\0O`), so a graph of a thousand
    * orders spells each field name once, not a thousand times.
    */
-  private instance(o: object, binding: ClassBinding): unknown[] {
+  private instance(o: object, binding: CodecClass): unknown[] {
     const save = binding.saveFields;
     const record = (save === undefined ? o : save(o)) as Record<string, unknown>;
     const names = binding.fieldNames;
@@ -201,7 +216,7 @@ class Encoder {
     }
     const ctor = (proto as { constructor?: Function } | null)?.constructor;
     if (typeof ctor === 'function') {
-      const binding = classBindings().byConstructor(ctor);
+      const binding = this.lookup.byConstructor(ctor);
       if (binding !== undefined) return this.instance(o, binding);
       if (hasClassTransformerMetadata(ctor)) {
         // The plain form stands in for the instance: it takes the instance's number (already
@@ -274,7 +289,31 @@ function errorMessage(error: unknown): string {
  * ```
  */
 export function encodeValue(value: unknown, context: CodecContext = {}): Buffer {
-  const encoder = new Encoder();
+  return encodeValueWithClasses(value, context).bytes;
+}
+
+/** What {@link encodeValueWithClasses} produced. */
+export interface EncodedValue {
+  /** The codec's bytes, as {@link encodeValue} returns them. */
+  readonly bytes: Buffer;
+  /** The classes whose instances the value holds, in the order they were first met. */
+  readonly classes: readonly CodecClass[];
+}
+
+/**
+ * {@link encodeValue}, also reporting the classes whose instances the value holds: the
+ * encoder numbers them anyway, and a checkpoint's manifest lists them.
+ *
+ * @throws {CheckpointError} `Serialize`, as {@link encodeValue}
+ *
+ * @example
+ * ```ts
+ * const { bytes, classes } = encodeValueWithClasses(order, { classes: metadataRegistry });
+ * classes.map((c) => c.name); // ['Order', 'LineItem']
+ * ```
+ */
+export function encodeValueWithClasses(value: unknown, context: CodecContext = {}): EncodedValue {
+  const encoder = new Encoder(context.classes ?? NO_CLASSES);
   let tree: unknown;
   try {
     tree = encoder.value(value);
@@ -323,7 +362,7 @@ export function encodeValue(value: unknown, context: CodecContext = {}): Buffer 
     out.set(blob, offset + 4);
     offset += 4 + blob.byteLength;
   }
-  return out;
+  return { bytes: out, classes: [...encoder.classes.keys()] };
 }
 
 function serializeError(error: unknown, context: CodecContext): unknown {

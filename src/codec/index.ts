@@ -1,10 +1,10 @@
-export { encodeValue, type CodecContext } from './encoder';
+export {
+  encodeValue,
+  encodeValueWithClasses,
+  type CodecContext,
+  type EncodedValue,
+} from './encoder';
 export { decodeValue, type DecodeOptions } from './decoder';
 export { restoreAs, type ClassType } from './restore-as';
-export {
-  useClassBindings,
-  classBindings,
-  type ClassBinding,
-  type ClassBindings,
-} from './class-bindings';
+export { NO_CLASSES, type CodecClass, type ClassLookup } from './codec-class';
 export { hasClassTransformerMetadata } from './class-transformer-interop';

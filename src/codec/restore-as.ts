@@ -1,5 +1,5 @@
 import { CheckpointError, quote } from '../errors';
-import { classBindings } from './class-bindings';
+import { NO_CLASSES } from './codec-class';
 import { fromPlain } from './class-transformer-interop';
 import { describeValue } from './describe-value';
 import type { CodecContext } from './encoder';
@@ -39,7 +39,7 @@ export function restoreAs<T>(value: unknown, type: ClassType<T>, context: CodecC
     throw mismatch(value, type, context);
   }
   if (value instanceof type) return value;
-  const registered = classBindings().byConstructor(type) !== undefined;
+  const registered = (context.classes ?? NO_CLASSES).byConstructor(type) !== undefined;
   const builtIn = (globalThis as Record<string, unknown>)[type.name] === type;
   if (!registered && !builtIn && value !== null && typeof value === 'object') {
     const proto: unknown = Object.getPrototypeOf(value);

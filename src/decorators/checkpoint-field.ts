@@ -1,5 +1,6 @@
 import { CheckpointError } from '../errors';
-import { metadataRegistry, type CheckpointFieldOptions } from './metadata-registry';
+import type { CheckpointFieldOptions } from './checkpoint-options';
+import { metadataRegistry } from './metadata-registry';
 
 /**
  * Marks a property to save with its `@Checkpointable` class. The type comes from

@@ -1,4 +1,5 @@
-import { metadataRegistry, type CheckpointableOptions } from './metadata-registry';
+import type { CheckpointableOptions } from './checkpoint-options';
+import { metadataRegistry } from './metadata-registry';
 
 /**
  * Marks a class whose instances can be saved in checkpoints. Its `@CheckpointField()`

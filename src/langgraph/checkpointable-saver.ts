@@ -363,14 +363,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     identifier: string,
     filter?: Record<string, unknown>,
   ): Promise<CheckpointTuple | undefined> {
-    let saved;
-    try {
-      saved = await this.storage.loadCheckpoint(identifier);
-    } catch (error) {
-      if (CheckpointError.is(error, 'NotFound')) return undefined;
-      throw error;
-    }
-    try {
+    return this.#withLoaded(identifier, async (saved) => {
       const record = await readRecord(saved, identifier);
       const stored = record.config;
       const metadata = (await loadValue(record.metadata, this.serde, {
@@ -378,8 +371,8 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
         key: RECORD_KEY,
       })) as CheckpointMetadata;
       if (filter !== undefined) {
-        const record = metadata as Record<string, unknown>;
-        if (!Object.entries(filter).every(([key, value]) => record[key] === value)) {
+        const fields = metadata as Record<string, unknown>;
+        if (!Object.entries(filter).every(([key, value]) => fields[key] === value)) {
           return undefined;
         }
       }
@@ -412,23 +405,14 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
         };
       }
       return tuple;
-    } finally {
-      await saved.release();
-    }
+    });
   }
 
   /** Which channels a stored checkpoint holds itself, and where the others are held. */
   async #facts(identifier: string): Promise<ChannelFacts | undefined> {
     const known = this.#recent.get(identifier);
     if (known !== undefined) return known;
-    let saved;
-    try {
-      saved = await this.storage.loadCheckpoint(identifier);
-    } catch (error) {
-      if (CheckpointError.is(error, 'NotFound')) return undefined;
-      throw error;
-    }
-    try {
+    return this.#withLoaded(identifier, async (saved) => {
       const { holders } = await readRecord(saved, identifier);
       const stored = new Set<string>();
       for (const key of await saved.keys()) {
@@ -438,6 +422,26 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
       const facts = { stored, holders };
       this.#remember(identifier, facts);
       return facts;
+    });
+  }
+
+  /**
+   * Loads `identifier`, runs `use` on it and releases it; undefined, without running
+   * `use`, when the checkpoint does not exist (a thread removed meanwhile).
+   */
+  async #withLoaded<T>(
+    identifier: string,
+    use: (saved: CommittedCheckpoint) => Promise<T>,
+  ): Promise<T | undefined> {
+    let saved: CommittedCheckpoint;
+    try {
+      saved = await this.storage.loadCheckpoint(identifier);
+    } catch (error) {
+      if (CheckpointError.is(error, 'NotFound')) return undefined;
+      throw error;
+    }
+    try {
+      return await use(saved);
     } finally {
       await saved.release();
     }
@@ -523,14 +527,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
     for (const identifier of await this.#identifiers(
       writesPrefix(thread, namespace, checkpointId),
     )) {
-      let saved;
-      try {
-        saved = await this.storage.loadCheckpoint(identifier);
-      } catch (error) {
-        if (CheckpointError.is(error, 'NotFound')) continue;
-        throw error;
-      }
-      try {
+      await this.#withLoaded(identifier, async (saved) => {
         const writes = await saved.get<StoredWrite[]>('writes');
         if (!Array.isArray(writes)) throw damaged(identifier, 'its writes');
         const before = new Set(merged.keys());
@@ -539,9 +536,7 @@ export class CheckpointableSaver extends BaseCheckpointSaver {
           if (write.idx >= 0 && before.has(key)) continue;
           merged.set(key, write);
         }
-      } finally {
-        await saved.release();
-      }
+      });
     }
     const ordered = [...merged.values()].sort((a, b) =>
       compareWritesSortKeys(

@@ -1,6 +1,5 @@
 import type { SerializerProtocol } from '@langchain/langgraph-checkpoint';
-import { decodeValue } from '../codec/decoder';
-import { encodeValue } from '../codec/encoder';
+import { decodeValue, encodeValue } from '../decorators/registry-codec';
 import { CheckpointError } from '../errors';
 
 /**

@@ -1,6 +1,6 @@
 import { inject, injectable } from 'tsyringe';
-import { decodeValue } from '../codec/decoder';
-import { restoreAs, type ClassType } from '../codec/restore-as';
+import type { ClassType } from '../codec/restore-as';
+import { decodeValue, restoreAs } from '../decorators/registry-codec';
 import { metadataRegistry } from '../decorators/metadata-registry';
 import { CHECKPOINT_STORAGE } from './checkpoint-storage-token';
 import { CheckpointError, quote } from '../errors';
@@ -214,7 +214,7 @@ export class CheckpointManager implements AsyncDisposable {
       // All keys are encoded now, together: the snapshot is of one moment.
       entries = Object.keys(values).map((key) => encodeEntry(identifier, key, values[key]));
     } catch (error) {
-      this.#reportSave(identifier, started, 0, 0, error);
+      this.#report('save', started, { identifier, keys: 0, bytes: 0 }, error);
       return Promise.reject(error);
     }
     return this.#commitEntries(identifier, entries, started);
@@ -243,28 +243,31 @@ export class CheckpointManager implements AsyncDisposable {
           await tx.discard();
         }
       });
-      this.#reportSave(identifier, started, entries.length, bytes);
+      this.#report('save', started, { identifier, keys: entries.length, bytes });
       return info;
     } catch (error) {
-      this.#reportSave(identifier, started, entries.length, bytes, error);
+      this.#report('save', started, { identifier, keys: entries.length, bytes }, error);
       throw error;
     }
   }
 
-  #reportSave(
-    identifier: string,
+  /**
+   * Emits `event` for an operation that began at `started`: its own fields, how long it
+   * took, and, when it failed, the error and its kind. Costs nothing when nobody listens.
+   */
+  #report<E extends 'save' | 'restore' | 'remove'>(
+    event: E,
     started: number,
-    keys: number,
-    bytes: number,
+    fields: Omit<CheckpointEvents[E], 'durationMs' | 'errorKind' | 'error'>,
     error?: unknown,
   ): void {
-    if (!this.#events.has('save')) return;
+    if (!this.#events.has(event)) return;
     const durationMs = performance.now() - started;
     this.#events.emit(
-      'save',
-      error === undefined
-        ? { identifier, keys, bytes, durationMs }
-        : { identifier, keys, bytes, durationMs, errorKind: errorKindOf(error), error },
+      event,
+      (error === undefined
+        ? { ...fields, durationMs }
+        : { ...fields, durationMs, errorKind: errorKindOf(error), error }) as CheckpointEvents[E],
     );
   }
 
@@ -298,29 +301,12 @@ export class CheckpointManager implements AsyncDisposable {
           return type === undefined ? (decoded as T) : restoreAs(decoded, type, context);
         }),
       );
-      this.#reportRestore(identifier, key, started, bytes);
+      this.#report('restore', started, { identifier, key, bytes });
       return value;
     } catch (error) {
-      this.#reportRestore(identifier, key, started, bytes, error);
+      this.#report('restore', started, { identifier, key, bytes }, error);
       throw error;
     }
-  }
-
-  #reportRestore(
-    identifier: string,
-    key: string,
-    started: number,
-    bytes: number,
-    error?: unknown,
-  ): void {
-    if (!this.#events.has('restore')) return;
-    const durationMs = performance.now() - started;
-    this.#events.emit(
-      'restore',
-      error === undefined
-        ? { identifier, key, bytes, durationMs }
-        : { identifier, key, bytes, durationMs, errorKind: errorKindOf(error), error },
-    );
   }
 
   /**
@@ -376,10 +362,10 @@ export class CheckpointManager implements AsyncDisposable {
         return stored;
       });
     } catch (error) {
-      this.#reportRestore(identifier, key, started, bytes?.length ?? 0, error);
+      this.#report('restore', started, { identifier, key, bytes: bytes?.length ?? 0 }, error);
       throw error;
     }
-    this.#reportRestore(identifier, key, started, bytes.length);
+    this.#report('restore', started, { identifier, key, bytes: bytes.length });
     return target;
   }
 
@@ -475,21 +461,10 @@ export class CheckpointManager implements AsyncDisposable {
     try {
       await this.storage.removeCheckpoint(identifier);
     } catch (error) {
-      this.#reportRemove(identifier, started, error);
+      this.#report('remove', started, { identifier }, error);
       throw error;
     }
-    this.#reportRemove(identifier, started);
-  }
-
-  #reportRemove(identifier: string, started: number, error?: unknown): void {
-    if (!this.#events.has('remove')) return;
-    const durationMs = performance.now() - started;
-    this.#events.emit(
-      'remove',
-      error === undefined
-        ? { identifier, durationMs }
-        : { identifier, durationMs, errorKind: errorKindOf(error), error },
-    );
+    this.#report('remove', started, { identifier });
   }
 
   /**

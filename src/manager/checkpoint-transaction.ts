@@ -1,5 +1,4 @@
-import { encodeValue } from '../codec/encoder';
-import { metadataRegistry } from '../decorators/metadata-registry';
+import { encodeValueWithClasses } from '../decorators/registry-codec';
 import { CheckpointError, quote } from '../errors';
 import { assertValidName, sortNames } from '../storage/names';
 import type { Storage, UncommittedCheckpoint } from '../storage/storage';
@@ -44,12 +43,10 @@ export interface EncodedEntry {
 export function encodeEntry(identifier: string, key: string, value: unknown): EncodedEntry {
   assertValidName('key', key, identifier);
   assertUserKey(key, identifier);
-  const { result, classes } = metadataRegistry.collectClasses(() =>
-    encodeValue(value, { identifier, key }),
-  );
+  const { bytes, classes } = encodeValueWithClasses(value, { identifier, key });
   return {
     key,
-    bytes: result,
+    bytes,
     classes: classes.map((c) => ({ name: c.name, version: c.version })),
   };
 }

@@ -1,4 +1,4 @@
-import type { Migration } from '../decorators/metadata-registry';
+import type { Migration } from '../decorators/checkpoint-options';
 import { CheckpointError, quote } from '../errors';
 import { assertValidSeriesName } from '../manager/series-identifier';
 

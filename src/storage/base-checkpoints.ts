@@ -1,6 +1,5 @@
-import { decodeValue } from '../codec/decoder';
-import { encodeValue } from '../codec/encoder';
-import { restoreAs, type ClassType } from '../codec/restore-as';
+import type { ClassType } from '../codec/restore-as';
+import { decodeValue, encodeValue, restoreAs } from '../decorators/registry-codec';
 import { CheckpointError, quote } from '../errors';
 import { assertLabel } from './checkpoint-summaries';
 import { assertValidName, sortNames } from './names';

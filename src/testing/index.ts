@@ -4,6 +4,7 @@ export {
   storageConformance,
   INVALID_NAMES,
   AWKWARD_VALID_NAMES,
+  type ConformanceGroups,
   type ConformanceOptions,
   type StorageCapabilities,
 } from './storage-conformance';

@@ -121,6 +121,49 @@ async function fastCheck(): Promise<typeof import('fast-check')> {
   }
 }
 
+/** The medium, the tap over it, and the storage under test wrapped around the tap. */
+async function openWrapped(options: {
+  wrap: (inner: Storage) => Storage;
+  createInner?: () => Promise<Storage>;
+}): Promise<{ inner: Storage; tap: EnvelopeTap; storage: Storage }> {
+  const inner = options.createInner ? await options.createInner() : new MemoryStorage();
+  const tap = new EnvelopeTap(inner);
+  return { inner, tap, storage: options.wrap(tap) };
+}
+
+/** Commits `values` (Uint8Arrays as raw bytes) as `identifier`; returns its `createdAt`. */
+async function commit(
+  through: Storage,
+  identifier: string,
+  values: Record<string, unknown>,
+): Promise<Date> {
+  const draft = await through.createCheckpoint(identifier);
+  for (const [key, value] of Object.entries(values)) {
+    if (value instanceof Uint8Array) await draft.putBytes(key, value);
+    else await draft.put(key, value);
+  }
+  const saved = await through.commitCheckpoint(draft);
+  await saved.release();
+  return saved.createdAt;
+}
+
+/** Loads `identifier`, reads `key`, and releases the handle. */
+async function read(through: Storage, identifier: string, key: string): Promise<unknown> {
+  const loaded = await through.loadCheckpoint(identifier);
+  try {
+    return await loaded.get(key);
+  } finally {
+    await loaded.release();
+  }
+}
+
+/** `bytes` with the byte at `at` XORed with `mask` (a copy). */
+function flipped(bytes: Uint8Array, at: number, mask: number): Uint8Array {
+  const damaged = bytes.slice();
+  damaged[at] ^= mask;
+  return damaged;
+}
+
 /** Awaits `promise` and returns its CheckpointError, or fails the test. */
 async function rejection(promise: Promise<unknown>, what: string): Promise<CheckpointError> {
   let value: unknown;
@@ -165,36 +208,12 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
     let storage: Storage;
 
     beforeEach(async () => {
-      inner = options.createInner ? await options.createInner() : new MemoryStorage();
-      tap = new EnvelopeTap(inner);
-      storage = options.wrap(tap);
+      ({ inner, tap, storage } = await openWrapped(options));
     });
 
     afterEach(async () => {
       await storage.close();
     });
-
-    async function commit(
-      through: Storage,
-      identifier: string,
-      values: Record<string, unknown>,
-    ): Promise<void> {
-      const draft = await through.createCheckpoint(identifier);
-      for (const [key, value] of Object.entries(values)) {
-        if (value instanceof Uint8Array) await draft.putBytes(key, value);
-        else await draft.put(key, value);
-      }
-      await (await through.commitCheckpoint(draft)).release();
-    }
-
-    async function read(through: Storage, identifier: string, key: string): Promise<unknown> {
-      const loaded = await through.loadCheckpoint(identifier);
-      try {
-        return await loaded.get(key);
-      } finally {
-        await loaded.release();
-      }
-    }
 
     /**
      * A failure must be Integrity/Deserialize, name the value (or, with `orSeal`, the
@@ -286,14 +305,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const loaded = await storage.loadCheckpoint('big');
         expect(Buffer.from(await loaded.getBytes('v')).equals(big)).toBe(true);
         await loaded.release();
-        tap.onRead = (_id, key, bytes) => {
-          if (key !== 'v') return bytes;
-          const damaged = bytes.slice();
-          damaged[damaged.length >> 1] ^= 0x10;
-          return damaged;
-        };
-        const error = await rejection(read(storage, 'big', 'v'), 'damaged 10 MB value');
-        tap.onRead = undefined;
+        const error = await readDamaged((bytes) => flipped(bytes, bytes.length >> 1, 0x10), 'big');
         checkFailure(error, 'big', 'v');
         expect(error.kind).toBe('Integrity');
       });
@@ -310,12 +322,7 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         const returned: string[] = [];
         for (let i = 0; i < envelope.length; i++) {
           for (const mask of [0x01, 0x80, 0xff]) {
-            tap.onRead = (_id, key, bytes) => {
-              if (key !== 'v') return bytes;
-              const damaged = bytes.slice();
-              damaged[i] ^= mask;
-              return damaged;
-            };
+            tap.onRead = (_id, key, bytes) => (key === 'v' ? flipped(bytes, i, mask) : bytes);
             try {
               const value = await read(storage, 'flip', 'v');
               returned.push(`byte ${i} ^ ${mask} gave ${JSON.stringify(value)}`);
@@ -399,46 +406,48 @@ export function wrapperSuite(name: string, options: WrapperSuiteOptions): void {
         await commit(storage, 'two', { a: 'value of two/a' });
       });
 
-      it(
-        options.bindsLocation
-          ? 'refuses a value moved to another key'
-          : 'does not bind values to their key (documented limit)',
-        async () => {
-          const fromA = tap.envelope('one', 'a');
-          tap.onRead = (id, key, bytes) => (id === 'one' && key === 'b' ? fromA : bytes);
-          if (options.bindsLocation) {
-            const error = await rejection(read(storage, 'one', 'b'), 'value moved between keys');
-            checkFailure(error, 'one', 'b');
-            expect(error.kind).toBe('Integrity');
-          } else {
-            expect(await read(storage, 'one', 'b')).toBe('value of a');
-          }
-          tap.onRead = undefined;
-          expect(await read(storage, 'one', 'b')).toBe('value of b');
+      const moves = [
+        {
+          to: 'key',
+          between: 'keys',
+          source: ['one', 'a'],
+          target: ['one', 'b'],
+          moved: 'value of a',
+          own: 'value of b',
         },
-      );
-
-      it(
-        options.bindsLocation
-          ? 'refuses a value moved to another checkpoint'
-          : 'does not bind values to their checkpoint (documented limit)',
-        async () => {
-          const fromTwo = tap.envelope('two', 'a');
-          tap.onRead = (id, key, bytes) => (id === 'one' && key === 'a' ? fromTwo : bytes);
-          if (options.bindsLocation) {
-            const error = await rejection(
-              read(storage, 'one', 'a'),
-              'value moved between checkpoints',
-            );
-            checkFailure(error, 'one', 'a');
-            expect(error.kind).toBe('Integrity');
-          } else {
-            expect(await read(storage, 'one', 'a')).toBe('value of two/a');
-          }
-          tap.onRead = undefined;
-          expect(await read(storage, 'one', 'a')).toBe('value of a');
+        {
+          to: 'checkpoint',
+          between: 'checkpoints',
+          source: ['two', 'a'],
+          target: ['one', 'a'],
+          moved: 'value of two/a',
+          own: 'value of a',
         },
-      );
+      ];
+      for (const { to, between, source, target, moved, own } of moves) {
+        it(
+          options.bindsLocation
+            ? `refuses a value moved to another ${to}`
+            : `does not bind values to their ${to} (documented limit)`,
+          async () => {
+            const envelope = tap.envelope(source[0], source[1]);
+            const [id, key] = target;
+            tap.onRead = (i, k, bytes) => (i === id && k === key ? envelope : bytes);
+            if (options.bindsLocation) {
+              const error = await rejection(
+                read(storage, id, key),
+                `value moved between ${between}`,
+              );
+              checkFailure(error, id, key);
+              expect(error.kind).toBe('Integrity');
+            } else {
+              expect(await read(storage, id, key)).toBe(moved);
+            }
+            tap.onRead = undefined;
+            expect(await read(storage, id, key)).toBe(own);
+          },
+        );
+      }
     });
 
     if (options.wrapWithOtherKey) {
@@ -548,23 +557,14 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     let storage: Storage;
 
     beforeEach(async () => {
-      inner = options.createInner ? await options.createInner() : new MemoryStorage();
-      tap = new EnvelopeTap(inner);
-      storage = options.wrap(tap);
+      ({ inner, tap, storage } = await openWrapped(options));
     });
 
     afterEach(async () => {
       await storage.close();
     });
 
-    async function commit(identifier: string, values: Record<string, unknown>): Promise<Date> {
-      const draft = await storage.createCheckpoint(identifier);
-      for (const [key, value] of Object.entries(values)) await draft.put(key, value);
-      const saved = await storage.commitCheckpoint(draft);
-      const createdAt = saved.createdAt;
-      await saved.release();
-      return createdAt;
-    }
+    const commitAcct = (values: Record<string, unknown>) => commit(storage, 'acct', values);
 
     /** Every stored key and its bytes, as the medium holds them (seals included). */
     async function snapshot(identifier: string): Promise<Map<string, Uint8Array>> {
@@ -616,7 +616,7 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
       new Map([...entries].filter(([key]) => !keys.includes(key)));
 
     it('refuses a checkpoint rebuilt without one of its keys, on load', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       await rebuild('acct', without(await snapshot('acct'), 'limit'));
       const error = await expectIntegrity(storage.loadCheckpoint('acct'), 'key dropped');
       expect(error.message).toContain('"limit"');
@@ -624,7 +624,7 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     });
 
     it('refuses a checkpoint rebuilt with an extra key, on load', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       const entries = await snapshot('acct');
       entries.set('bonus', entries.get('balance')!);
       await rebuild('acct', entries);
@@ -634,7 +634,7 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     });
 
     it('refuses values swapped between keys, on the read', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       const entries = await snapshot('acct');
       const [balance, limit] = [entries.get('balance')!, entries.get('limit')!];
       entries.set('balance', limit);
@@ -648,10 +648,10 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     });
 
     it('refuses a value spliced in from an older commit of the same identifier', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       const old = await snapshot('acct');
       await storage.removeCheckpoint('acct');
-      await commit('acct', { ...ACCOUNT, balance: 50 });
+      await commitAcct({ ...ACCOUNT, balance: 50 });
       const entries = await snapshot('acct');
       entries.set('balance', old.get('balance')!);
       await rebuild('acct', entries);
@@ -664,10 +664,10 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     });
 
     it('refuses the seal of an older commit of the same identifier', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       const old = await snapshot('acct');
       await storage.removeCheckpoint('acct');
-      await commit('acct', { ...ACCOUNT, balance: 50 });
+      await commitAcct({ ...ACCOUNT, balance: 50 });
       const entries = await snapshot('acct');
       for (const key of entries.keys()) if (isSeal(key)) entries.set(key, old.get(key)!);
       await rebuild('acct', entries);
@@ -689,7 +689,7 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     });
 
     it('refuses a sealed checkpoint whose seal was removed, on load', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       const entries = await snapshot('acct');
       const seals = [...entries.keys()].filter(isSeal);
       expect(seals.length).toBeGreaterThan(0);
@@ -699,13 +699,12 @@ export function checkpointSealSuite(name: string, options: CheckpointSealSuiteOp
     });
 
     it('refuses a damaged seal, on load', async () => {
-      await commit('acct', ACCOUNT);
+      await commitAcct(ACCOUNT);
       const entries = await snapshot('acct');
       for (const key of entries.keys()) {
         if (!isSeal(key)) continue;
-        const damaged = entries.get(key)!.slice();
-        damaged[damaged.length - 1] ^= 0x01;
-        entries.set(key, damaged);
+        const seal = entries.get(key)!;
+        entries.set(key, flipped(seal, seal.length - 1, 0x01));
       }
       await rebuild('acct', entries);
       await expectIntegrity(storage.loadCheckpoint('acct'), 'damaged seal');

@@ -54,13 +54,16 @@ import type { Storage } from '../storage/storage';
 import { sealKey } from './checkpoint-seal';
 import {
   asBuffer,
-  ENVELOPE_VERSION,
+  domainStrings,
   envelopeError,
   headerSize,
+  KEYED_VERSIONS,
   locationBinding,
   readHeader,
   SEALED_ENVELOPE_VERSION,
+  unlistedKeyError,
   writeHeader,
+  wrongKeyOrChanged,
 } from './envelope';
 import { resolveKeyring, type KeyInput, type Keyring } from './keyring';
 import { SealingWrapper, type OpenedValue, type SealedValue } from './sealing-wrapper';
@@ -69,11 +72,7 @@ const MAGIC = Buffer.from('CPEN', 'latin1');
 const AES_256_GCM = 1;
 const IV_SIZE = 12;
 const TAG_SIZE = 16;
-const DOMAINS: Record<number, Buffer> = {
-  [ENVELOPE_VERSION]: Buffer.from('checkpointable/encrypt/v1\0', 'latin1'),
-  [SEALED_ENVELOPE_VERSION]: Buffer.from('checkpointable/encrypt/v2\0', 'latin1'),
-};
-const VERSIONS = [ENVELOPE_VERSION, SEALED_ENVELOPE_VERSION];
+const DOMAINS = domainStrings('encrypt');
 const HKDF_INFO = Buffer.from('checkpointable/aes-256-gcm/v1', 'latin1');
 
 /**
@@ -178,7 +177,7 @@ export class EncryptionWrapper extends SealingWrapper {
       [AES_256_GCM],
       true,
       context,
-      VERSIONS,
+      KEYED_VERSIONS,
     );
     const body = offset + IV_SIZE + TAG_SIZE;
     if (envelope.length < body) {
@@ -191,12 +190,7 @@ export class EncryptionWrapper extends SealingWrapper {
     }
     const secret = this.#keys.get(keyId!);
     if (secret === undefined) {
-      throw envelopeError(
-        'Integrity',
-        context,
-        `it was encrypted with the key id ${quote(keyId!)}, which this EncryptionWrapper's keyring does not list (it lists ${[...this.#keys.keys()].map(quote).join(', ')})`,
-        `Add the key ${quote(keyId!)} to the keyring's \`keys\` to read it (keep old keys listed after a rotation), or, if no such key was ever used, the stored bytes were damaged: restore the checkpoint from a backup.`,
-      );
+      throw unlistedKeyError(context, 'encrypted', keyId!, this.#keys.keys());
     }
     const decipher = createDecipheriv(
       'aes-256-gcm',
@@ -221,7 +215,7 @@ export class EncryptionWrapper extends SealingWrapper {
         'Integrity',
         context,
         `AES-256-GCM authentication failed (key id ${quote(keyId!)})`,
-        `Either the key listed as ${quote(keyId!)} is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.`,
+        wrongKeyOrChanged(keyId!),
         error,
       );
     }

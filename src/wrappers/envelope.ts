@@ -337,3 +337,58 @@ export function payloadCopy(bytes: Buffer, start: number, end = bytes.length): U
   out.set(bytes.subarray(start, end));
   return out;
 }
+
+/**
+ * The `Integrity` error for an envelope that names a key id the keyring does not list.
+ * `done` says what the key did (`encrypted`, `signed`).
+ *
+ * @example
+ * ```ts
+ * throw unlistedKeyError(context, 'signed', keyId, ring.keys.keys());
+ * ```
+ */
+export function unlistedKeyError(
+  context: EnvelopeContext,
+  done: string,
+  keyId: string,
+  listed: Iterable<string>,
+): CheckpointError {
+  return envelopeError(
+    'Integrity',
+    context,
+    `it was ${done} with the key id ${quote(keyId)}, which this ${context.wrapperName}'s keyring does not list (it lists ${[...listed].map(quote).join(', ')})`,
+    `Add the key ${quote(keyId)} to the keyring's \`keys\` to read it (keep old keys listed after a rotation), or, if no such key was ever used, the stored bytes were damaged: restore the checkpoint from a backup.`,
+  );
+}
+
+/**
+ * The fix of an envelope whose tag does not verify under the key its envelope names.
+ *
+ * @example
+ * ```ts
+ * throw envelopeError('Integrity', context, `its tag does not match (key id ${quote(id)})`, wrongKeyOrChanged(id));
+ * ```
+ */
+export function wrongKeyOrChanged(keyId: string): string {
+  return `Either the key listed as ${quote(keyId)} is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.`;
+}
+
+/** The envelope versions a keyed wrapper reads: without a seal, and sealed. */
+export const KEYED_VERSIONS: readonly number[] = [ENVELOPE_VERSION, SEALED_ENVELOPE_VERSION];
+
+/**
+ * Per envelope version, the domain string a keyed wrapper puts first in what its key
+ * authenticates (`checkpointable/<purpose>/v1\0`, `.../v2\0`), so that its tags never
+ * verify as anything else the same key signs.
+ *
+ * @example
+ * ```ts
+ * const DOMAINS = domainStrings('hmac'); // DOMAINS[2] is 'checkpointable/hmac/v2\0'
+ * ```
+ */
+export function domainStrings(purpose: string): Record<number, Buffer> {
+  return {
+    [ENVELOPE_VERSION]: Buffer.from(`checkpointable/${purpose}/v1\0`, 'latin1'),
+    [SEALED_ENVELOPE_VERSION]: Buffer.from(`checkpointable/${purpose}/v2\0`, 'latin1'),
+  };
+}

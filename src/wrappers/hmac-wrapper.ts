@@ -45,15 +45,18 @@ import type { Storage } from '../storage/storage';
 import { sealKey } from './checkpoint-seal';
 import {
   asBuffer,
+  domainStrings,
   DAMAGED,
-  ENVELOPE_VERSION,
   envelopeError,
   headerSize,
+  KEYED_VERSIONS,
   locationBinding,
   payloadCopy,
   readHeader,
   SEALED_ENVELOPE_VERSION,
+  unlistedKeyError,
   writeHeader,
+  wrongKeyOrChanged,
 } from './envelope';
 import { resolveKeyring, type KeyInput, type Keyring, type ResolvedKeyring } from './keyring';
 import { SealingWrapper, type OpenedValue, type SealedValue } from './sealing-wrapper';
@@ -61,11 +64,7 @@ import { SealingWrapper, type OpenedValue, type SealedValue } from './sealing-wr
 const MAGIC = Buffer.from('CPHM', 'latin1');
 const HMAC_SHA256 = 1;
 const TAG_SIZE = 32;
-const DOMAINS: Record<number, Buffer> = {
-  [ENVELOPE_VERSION]: Buffer.from('checkpointable/hmac/v1\0', 'latin1'),
-  [SEALED_ENVELOPE_VERSION]: Buffer.from('checkpointable/hmac/v2\0', 'latin1'),
-};
-const VERSIONS = [ENVELOPE_VERSION, SEALED_ENVELOPE_VERSION];
+const DOMAINS = domainStrings('hmac');
 
 /**
  * Signs every value with HMAC-SHA256 over the checkpoint identifier, the key, the commit
@@ -158,7 +157,7 @@ export class HmacWrapper extends SealingWrapper {
       [HMAC_SHA256],
       true,
       context,
-      VERSIONS,
+      KEYED_VERSIONS,
     );
     const start = offset + TAG_SIZE;
     if (envelope.length < start) {
@@ -171,12 +170,7 @@ export class HmacWrapper extends SealingWrapper {
     }
     const secret = this.#keyring.keys.get(keyId!);
     if (secret === undefined) {
-      throw envelopeError(
-        'Integrity',
-        context,
-        `it was signed with the key id ${quote(keyId!)}, which this HmacWrapper's keyring does not list (it lists ${[...this.#keyring.keys.keys()].map(quote).join(', ')})`,
-        `Add the key ${quote(keyId!)} to the keyring's \`keys\` to read it (keep old keys listed after a rotation), or, if no such key was ever used, the stored bytes were damaged: restore the checkpoint from a backup.`,
-      );
+      throw unlistedKeyError(context, 'signed', keyId!, this.#keyring.keys.keys());
     }
     const expected = tag(
       secret,
@@ -192,7 +186,7 @@ export class HmacWrapper extends SealingWrapper {
         'Integrity',
         context,
         `its HMAC-SHA256 tag does not match (key id ${quote(keyId!)})`,
-        `Either the key listed as ${quote(keyId!)} is not the key that wrote it (check the configured key), or the value was changed, or moved here from another key or checkpoint. The value is not returned because it cannot be trusted; restore the checkpoint from a backup if the key is right.`,
+        wrongKeyOrChanged(keyId!),
       );
     }
     return { version, commitId, tag: stored, payload: payloadCopy(envelope, start) };

@@ -1,12 +1,26 @@
 /**
- * The codec's view of user classes. The codec itself knows no decorators: the metadata
- * registry (src/decorators) installs itself here, so that `put(key, order)` on any storage
+ * The codec's view of user classes. The codec itself knows no decorators: whoever encodes
+ * or decodes hands it a {@link ClassLookup} (`CodecContext.classes`); the metadata registry
+ * (src/decorators) is the one storages and the manager hand it, so that `put(key, order)`
  * can encode an `@Checkpointable` instance and `get` can rebuild it, while the codec stays
  * usable (and testable) on its own.
  */
 
-/** How the codec saves and restores the instances of one registered class. */
-export interface ClassBinding {
+/**
+ * A class as the codec sees it: what it needs to save and restore the instances of one
+ * registered class. The registry's `ClassPlan` is one; the command line's stand-ins for
+ * stored classes are another.
+ *
+ * @example
+ * ```ts
+ * const standIn: CodecClass = {
+ *   name: 'Parcel', version: 1, ctor: StoredParcel, fieldNames: ['weight'],
+ *   instantiate: () => new StoredParcel(),
+ *   upgrade: (data) => data,
+ * };
+ * ```
+ */
+export interface CodecClass {
   /** The unique name stored with each instance (`@Checkpointable({ name })`). */
   readonly name: string;
   /** The schema version the current code writes. */
@@ -54,39 +68,40 @@ export interface ClassBinding {
   readonly restoreFields?: (data: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/** Looks classes up in both directions. */
-export interface ClassBindings {
+/**
+ * Finds the {@link CodecClass} of a constructor (to save) or of a stored name (to restore).
+ * `metadataRegistry` is one; `CodecContext.classes` hands the codec another.
+ *
+ * @example
+ * ```ts
+ * const standIns: ClassLookup = {
+ *   byConstructor: () => undefined,
+ *   byName: (name) => (name === 'Parcel' ? standIn : undefined),
+ * };
+ * decodeValue(bytes, { classes: standIns });
+ * ```
+ */
+export interface ClassLookup {
   /**
    * The binding of exactly this constructor (not of a parent class), if registered. May
    * throw a `Metadata` CheckpointError for a half-annotated class (fields but no class
    * decorator), so that such a class fails loudly instead of falling through to another path.
    */
-  byConstructor(ctor: Function): ClassBinding | undefined;
+  byConstructor(ctor: Function): CodecClass | undefined;
   /** The binding registered under `name`, if any. */
-  byName(name: string): ClassBinding | undefined;
+  byName(name: string): CodecClass | undefined;
 }
 
-const NO_CLASSES: ClassBindings = {
-  byConstructor: () => undefined,
-  byName: () => undefined,
-};
-
-let current: ClassBindings = NO_CLASSES;
-
 /**
- * Installs the class registry the codec consults. Called once by the metadata registry
- * when it loads; tests may install their own.
+ * The lookup that knows no class: the codec's default, under which an instance of a user
+ * class cannot be saved and a stored one cannot be restored.
  *
  * @example
  * ```ts
- * useClassBindings(metadataRegistry);
+ * encodeValue(value, { classes: NO_CLASSES }); // plain data only
  * ```
  */
-export function useClassBindings(bindings: ClassBindings | undefined): void {
-  current = bindings ?? NO_CLASSES;
-}
-
-/** The installed class registry. */
-export function classBindings(): ClassBindings {
-  return current;
-}
+export const NO_CLASSES: ClassLookup = {
+  byConstructor: () => undefined,
+  byName: () => undefined,
+};
