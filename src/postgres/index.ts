@@ -15,4 +15,4 @@ export {
   type PostgresStorageOptions,
 } from './postgres-storage';
 export { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION } from './postgres-schema';
-export type { DamagedName } from '../server/damaged-name';
+export type { DamagedName } from '../database/damaged-name';

@@ -5,14 +5,14 @@ import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoint
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { withDeadline } from '../server/deadline';
-import { loadDriver } from '../server/load-driver';
+import { withDeadline } from '../database/deadline';
+import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { copyValues } from './copy-values';
-import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
-import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
-import { connectionLost } from '../server/connection-lost';
-import type { DamagedName } from '../server/damaged-name';
+import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
+import { MAX_STORED_NAME, readStoredName, storedName } from '../database/stored-name';
+import { connectionLost } from '../database/connection-lost';
+import type { DamagedName } from '../database/damaged-name';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 import type {
   CheckpointSummaries,
@@ -25,8 +25,8 @@ import {
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
 import { nameProblem } from '../storage/names';
-import { prefixRange, sortedNames, sortKey } from '../server/sort-key';
-import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
+import { prefixRange, sortedNames, sortKey } from '../database/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../database/stored-label';
 
 /**
  * Options of {@link PostgresStorage.open}.

@@ -13,4 +13,4 @@ export {
   RedisUncommittedCheckpoint,
   type RedisStorageOptions,
 } from './redis-storage';
-export type { DamagedName } from '../server/damaged-name';
+export type { DamagedName } from '../database/damaged-name';

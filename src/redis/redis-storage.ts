@@ -2,13 +2,13 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
-import { withDeadline } from '../server/deadline';
-import { loadDriver } from '../server/load-driver';
-import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
-import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
+import { withDeadline } from '../database/deadline';
+import { loadDriver } from '../database/load-driver';
+import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
+import { MAX_STORED_NAME, readStoredName, storedName } from '../database/stored-name';
 import { MAX_LABEL_LENGTH } from '../storage/checkpoint-summaries';
-import { connectionLost } from '../server/connection-lost';
-import type { DamagedName } from '../server/damaged-name';
+import { connectionLost } from '../database/connection-lost';
+import type { DamagedName } from '../database/damaged-name';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import { sortNames } from '../storage/names';
@@ -27,8 +27,8 @@ import {
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
 import { nameProblem } from '../storage/names';
-import { nameOfSortKey, prefixRange, sortedNames, sortKey } from '../server/sort-key';
-import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
+import { nameOfSortKey, prefixRange, sortedNames, sortKey } from '../database/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../database/stored-label';
 
 /**
  * Options of {@link RedisStorage.open}.
