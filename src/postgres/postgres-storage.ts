@@ -5,7 +5,9 @@ import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoint
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
+import { batches, type BatchLimits } from '../database/batches';
 import { withDeadline } from '../database/deadline';
+import { wholeNumberOption } from '../database/whole-number-option';
 import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { copyValues } from './copy-values';
@@ -78,9 +80,6 @@ export interface PostgresStorageOptions {
   prepareStatements?: boolean;
 }
 
-/** Rows and bytes per INSERT of a commit: few round trips, no giant statement. */
-const ROWS_PER_INSERT = 500;
-const BYTES_PER_INSERT = 16 * 1024 * 1024;
 /**
  * Up to this many values, the commit statement is prepared. Its text depends on the
  * number of values, so each count is one more prepared statement per connection; small
@@ -96,6 +95,15 @@ const PREPARED_ROWS = 16;
  * Smaller values go in the INSERT batches, where one statement carries many of them.
  */
 const COPY_BYTES = 4 * 1024 * 1024;
+/**
+ * Rows and bytes per INSERT of a commit: few round trips, no giant statement. Values
+ * of {@link COPY_BYTES} and more are left to COPY.
+ */
+const INSERT_BATCH: BatchLimits = {
+  entries: 500,
+  bytes: 16 * 1024 * 1024,
+  skipFrom: COPY_BYTES, // streamed by COPY
+};
 /**
  * The largest value PostgresStorage stores: 1 GiB less 64 KiB. A `bytea` holds at most
  * 1 GiB less a few bytes, and a value travels in one Bind message, which the server
@@ -386,7 +394,7 @@ export class PostgresStorage
     // statements.
     const large: [string, Uint8Array][] = [];
     for (const entry of checkpoint.values) if (entry[1].length >= COPY_BYTES) large.push(entry);
-    const [first = [], ...rest] = batches(checkpoint.values);
+    const [first = [], ...rest] = batches(checkpoint.values, INSERT_BATCH);
     const explicit = rest.length > 0 || large.length > 0;
     try {
       if (explicit) await client.query('BEGIN');
@@ -1124,33 +1132,8 @@ function keyList(values: Map<string, Uint8Array>): string | null {
   return parts.join('\\');
 }
 
-/** Splits the values below {@link COPY_BYTES} into INSERT-sized batches. */
-function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
-  let batch: [string, Uint8Array][] = [];
-  let bytes = 0;
-  for (const entry of values) {
-    if (entry[1].length >= COPY_BYTES) continue; // streamed by COPY
-    if (
-      batch.length > 0 &&
-      (batch.length >= ROWS_PER_INSERT || bytes + entry[1].length > BYTES_PER_INSERT)
-    ) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(entry);
-    bytes += entry[1].length;
-  }
-  if (batch.length > 0) yield batch;
-}
-
+/** Checks a numeric option: a duration in milliseconds, or else a number of connections. */
 function positive(value: number | undefined, fallback: number, name: string, min = 0): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new CheckpointError(
-      'Initialization',
-      `PostgresStorage option ${name} must be a whole number of ${name.endsWith('Ms') ? 'milliseconds' : 'connections'} (${min} or more), not ${String(value)}.`,
-    );
-  }
-  return value;
+  const unit = name.endsWith('Ms') ? 'milliseconds' : 'connections';
+  return wholeNumberOption('PostgresStorage', name, value, fallback, min, unit);
 }

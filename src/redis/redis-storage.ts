@@ -2,7 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
+import { batches, type BatchLimits } from '../database/batches';
 import { withDeadline } from '../database/deadline';
+import { wholeNumberOption } from '../database/whole-number-option';
 import { loadDriver } from '../database/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
 import { MAX_STORED_NAME, readStoredName, storedName } from '../database/stored-name';
@@ -77,8 +79,7 @@ export interface RedisStorageOptions {
 }
 
 /** Fields and bytes per HSET of a staged commit: few round trips, no giant command. */
-const FIELDS_PER_HSET = 1000;
-const BYTES_PER_HSET = 8 * 1024 * 1024;
+const HSET_BATCH: BatchLimits = { entries: 1000, bytes: 8 * 1024 * 1024 };
 /**
  * The one-round-trip bound: a checkpoint of at most this many keys and bytes (values
  * plus key names) is written and published by one script. Why these numbers:
@@ -429,7 +430,7 @@ export class RedisStorage
             ...args,
           )) as [number, string];
         }
-        for (const batch of batches(fields)) {
+        for (const batch of batches(fields, HSET_BATCH)) {
           const fields: (string | Buffer)[] = [];
           for (const [key, bytes] of batch)
             fields.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -1251,32 +1252,7 @@ function summaryOf(values: Map<string, Uint8Array>, label: string | undefined): 
 /** Ends the sort key in an order member (see redis-scripts.ts). */
 const ZERO_PAIR = Buffer.alloc(2);
 
-/** Splits the values into HSET-sized batches. */
-function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
-  let batch: [string, Uint8Array][] = [];
-  let bytes = 0;
-  for (const entry of values) {
-    if (
-      batch.length > 0 &&
-      (batch.length >= FIELDS_PER_HSET || bytes + entry[1].length > BYTES_PER_HSET)
-    ) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(entry);
-    bytes += entry[1].length;
-  }
-  if (batch.length > 0) yield batch;
-}
-
+/** Checks a numeric option, a duration in milliseconds. */
 function whole(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new CheckpointError(
-      'Initialization',
-      `RedisStorage option ${name} must be a whole number of milliseconds (${min} or more), not ${String(value)}.`,
-    );
-  }
-  return value;
+  return wholeNumberOption('RedisStorage', name, value, fallback, min, 'milliseconds');
 }
