@@ -8,8 +8,8 @@
  * const storage = await PostgresStorage.open({ connectionString: process.env.DATABASE_URL });
  * ```
  */
+export { MAX_POSTGRES_VALUE_BYTES } from './postgres-limits';
 export {
-  MAX_POSTGRES_VALUE_BYTES,
   PostgresStorage,
   PostgresUncommittedCheckpoint,
   type PostgresStorageOptions,
