@@ -12,6 +12,22 @@ import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { copyValues } from './copy-values';
 import {
+  commitTokenStatement,
+  existsStatement,
+  firstSliceStatement,
+  insertCheckpointStatement,
+  insertCheckpointWithValuesStatement,
+  insertValuesStatement,
+  loadStatement,
+  prefixStatement,
+  removeStatement,
+  sliceStatement,
+  storedIdentifiersStatement,
+  summaryFromValuesStatement,
+  summaryStatement,
+  suspectKeysStatement,
+} from './postgres-statements';
+import {
   PREPARED_ROWS,
   COPY_BYTES,
   INSERT_BATCH,
@@ -25,7 +41,7 @@ import {
   PREFIX_BATCH,
 } from './postgres-limits';
 import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
-import { MAX_STORED_NAME, readStoredName, storedName } from '../database/stored-name';
+import { readStoredName, storedName } from '../database/stored-name';
 import { connectionLost } from '../database/connection-lost';
 import type { DamagedName } from '../database/damaged-name';
 import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
@@ -41,7 +57,7 @@ import {
 } from '../storage/prefix-listing';
 import { nameProblem } from '../storage/names';
 import { prefixRange, sortedNames, sortKey } from '../database/sort-key';
-import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../database/stored-label';
+import { readStoredLabel, storedLabel } from '../database/stored-label';
 
 /**
  * Options of {@link PostgresStorage.open}.
@@ -300,7 +316,7 @@ export class PostgresStorage
     if (options.checkExists === false) return new PostgresUncommittedCheckpoint(identifier, this);
     const found = await this.query(
       `check for checkpoint ${quote(identifier)}`,
-      `SELECT 1 FROM ${this.names.checkpoints} WHERE identifier = $1`,
+      existsStatement(this.names),
       [storedName(identifier)],
       { identifier },
     );
@@ -363,8 +379,6 @@ export class PostgresStorage
         sortKey(identifier),
         keyList(checkpoint.values),
       ];
-      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token, label, sort_key, key_list)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
       const rows = first.map(([key, bytes]) => {
         params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
         return `($${params.length - 1}::text, $${params.length}::bytea)`;
@@ -372,21 +386,15 @@ export class PostgresStorage
       const inserted = await client.query<{ id: string; created_at: Date }>(
         this.statement(
           rows.length === 0
-            ? header
-            : `WITH c AS (${header}),
-             v AS (INSERT INTO ${this.names.values} (checkpoint_id, key, value)
-                   SELECT c.id, x.key, x.value FROM c CROSS JOIN (VALUES ${rows.join(', ')}) AS x (key, value))
-             SELECT id, created_at FROM c`,
+            ? insertCheckpointStatement(this.names)
+            : insertCheckpointWithValuesStatement(this.names, rows),
           params,
           rows.length <= PREPARED_ROWS,
         ),
       );
       if (inserted.rowCount === 0) {
         const existing = await client.query<{ id: string; created_at: Date; commit_token: string }>(
-          this.statement(
-            `SELECT id, created_at, commit_token FROM ${this.names.checkpoints} WHERE identifier = $1`,
-            [storedName(identifier)],
-          ),
+          this.statement(commitTokenStatement(this.names), [storedName(identifier)]),
         );
         if (explicit) await client.query('ROLLBACK');
         if (existing.rows[0]?.commit_token === token) return undefined;
@@ -399,10 +407,7 @@ export class PostgresStorage
           params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
           return `($1, $${params.length - 1}, $${params.length})`;
         });
-        await client.query(
-          `INSERT INTO ${this.names.values} (checkpoint_id, key, value) VALUES ${rows.join(', ')}`,
-          params,
-        );
+        await client.query(insertValuesStatement(this.names, rows), params);
       }
       if (large.length > 0) {
         await copyValues(
@@ -445,12 +450,7 @@ export class PostgresStorage
       key: string | null;
     }>(
       `load checkpoint ${quote(identifier)}`,
-      `WITH c AS (SELECT id, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label
-                  FROM ${this.names.checkpoints} WHERE identifier = $1),
-            n AS (SELECT count(*) AS count FROM ${this.names.values} v JOIN c ON v.checkpoint_id = c.id)
-       SELECT c.id, c.created_at, c.label, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
-       FROM c CROSS JOIN n
-       LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
+      loadStatement(this.names),
       [storedName(identifier)],
       { identifier },
     );
@@ -530,11 +530,7 @@ export class PostgresStorage
     const all = asked.length >= SUMMARY_SCAN;
     const found = await this.query<SummaryRow>(
       `summarize ${asked.length} checkpoints`,
-      `SELECT identifier, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
-              left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
-              CASE WHEN length(key_list) <= ${MAX_KEY_LIST} THEN key_list END AS list
-       FROM ${this.names.checkpoints}
-       ${all ? `LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}` : 'WHERE identifier = ANY($1::text[])'}`,
+      summaryStatement(this.names, all),
       all ? [] : [stored],
     );
     if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
@@ -547,14 +543,7 @@ export class PostgresStorage
     if (missing.length > 0) {
       const joined = await this.query<SummaryRow>(
         `summarize ${missing.length} checkpoints from their values`,
-        `SELECT c.identifier, floor(extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
-                left(c.label, ${MAX_STORED_LABEL + 1}) AS label, k.count, k.list
-         FROM ${this.names.checkpoints} c CROSS JOIN LATERAL
-           (SELECT count(*) AS count,
-                   CASE WHEN count(*) <= ${MAX_POSTGRES_KEYS}
-                        THEN coalesce(string_agg(left(v.key, ${MAX_STORED_NAME + 1}) || '/' || octet_length(v.value), '\\'), '') END AS list
-            FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) k
-         WHERE c.identifier = ANY($1::text[])`,
+        summaryFromValuesStatement(this.names),
         [missing.map((row) => row.identifier)],
       );
       found.rows.push(...joined.rows);
@@ -644,9 +633,7 @@ export class PostgresStorage
         where.push(`sort_key ${descending ? '<' : '>'} $${params.push(from)}`);
       const found = await this.query<{ identifier: string; sort_key: Buffer }>(
         `list checkpoints starting with ${quote(prefix)}`,
-        `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier, sort_key
-         FROM ${this.names.checkpoints} WHERE ${where.join(' AND ')}
-         ORDER BY sort_key ${descending ? 'DESC' : 'ASC'} LIMIT $${params.push(want)}`,
+        prefixStatement(this.names, where, descending, params.push(want)),
         params,
       );
       for (const row of found.rows) {
@@ -668,7 +655,7 @@ export class PostgresStorage
     // One statement: the cascade deletes the values in the same transaction.
     const deleted = await this.query(
       `remove checkpoint ${quote(identifier)}`,
-      `DELETE FROM ${this.names.checkpoints} WHERE identifier = $1`,
+      removeStatement(this.names),
       [storedName(identifier)],
       { identifier },
       false,
@@ -726,11 +713,7 @@ export class PostgresStorage
     // each cut at the longest stored name; JavaScript then decides, as for any name.
     const found = await this.query<{ key: string; length: number; identifier: string }>(
       'list damaged keys',
-      `SELECT left(v.key, ${MAX_STORED_NAME + 1}) AS key, length(v.key) AS length,
-              left(c.identifier, ${MAX_STORED_NAME + 1}) AS identifier
-       FROM ${this.names.values} v JOIN ${this.names.checkpoints} c ON c.id = v.checkpoint_id
-       WHERE length(v.key) > 255 OR v.key ~ $1 OR v.key IN ('', '.', '..')
-       LIMIT ${MAX_POSTGRES_KEYS}`,
+      suspectKeysStatement(this.names),
       [SUSPECT_NAME],
     );
     for (const row of found.rows) {
@@ -755,8 +738,7 @@ export class PostgresStorage
   ): Promise<{ identifier: string; length?: number; sort_key?: Buffer }[]> {
     const found = await this.query<{ identifier: string; length?: number; sort_key?: Buffer }>(
       action,
-      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length, sort_key' : ''}
-       FROM ${this.names.checkpoints} LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}`,
+      storedIdentifiersStatement(this.names, lengths),
       [],
     );
     if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
@@ -808,8 +790,7 @@ export class PostgresStorage
     const params = [checkpointId, storedName(key)];
     const first = await this.query<{ size: number; part: string }>(
       action,
-      `SELECT octet_length(value) AS size, encode(substring(value from 1 for ${READ_CHUNK_BYTES}), 'hex') AS part
-       FROM ${this.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+      firstSliceStatement(this.names),
       params,
       details,
     );
@@ -827,8 +808,7 @@ export class PostgresStorage
     const slice = (from: number) =>
       this.query<{ part: string }>(
         action,
-        `SELECT encode(substring(value from $3 for ${READ_CHUNK_BYTES}), 'hex') AS part
-         FROM ${this.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+        sliceStatement(this.names),
         [...params, from + 1],
         details,
       );
