@@ -9,10 +9,8 @@
  * ```
  */
 export { MAX_POSTGRES_VALUE_BYTES } from './postgres-limits';
-export {
-  PostgresStorage,
-  PostgresUncommittedCheckpoint,
-  type PostgresStorageOptions,
-} from './postgres-storage';
+export { PostgresStorage } from './postgres-storage';
+export { PostgresUncommittedCheckpoint } from './postgres-uncommitted-checkpoint';
+export type { PostgresStorageOptions } from './postgres-storage-options';
 export { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION } from './postgres-schema';
 export type { DamagedName } from '../database/damaged-name';

@@ -1,16 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { CheckpointError, quote } from '../errors';
-import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { batches } from '../database/batches';
 import { withDeadline } from '../database/deadline';
-import { wholeNumberOption } from '../database/whole-number-option';
 import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { copyValues } from './copy-values';
+import { PostgresCommittedCheckpoint } from './postgres-committed-checkpoint';
+import { positive, type PostgresStorageOptions } from './postgres-storage-options';
+import { PostgresUncommittedCheckpoint } from './postgres-uncommitted-checkpoint';
 import {
   commitTokenStatement,
   existsStatement,
@@ -44,7 +45,6 @@ import { describeCause, serverAddress, type ServerAddress } from '../database/se
 import { readStoredName, storedName } from '../database/stored-name';
 import { connectionLost } from '../database/connection-lost';
 import type { DamagedName } from '../database/damaged-name';
-import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
 import type {
   CheckpointSummaries,
   CheckpointSummary,
@@ -58,56 +58,6 @@ import {
 import { nameProblem } from '../storage/names';
 import { prefixRange, sortedNames, sortKey } from '../database/sort-key';
 import { readStoredLabel, storedLabel } from '../database/stored-label';
-
-/**
- * Options of {@link PostgresStorage.open}.
- *
- * @example
- * ```ts
- * const options: PostgresStorageOptions = {
- *   connectionString: process.env.DATABASE_URL,
- *   table: 'app.checkpoints',
- *   connectTimeoutMs: 2000,
- * };
- * ```
- */
-export interface PostgresStorageOptions {
-  /**
-   * `postgres://user:password@host:5432/database`. Required unless `pool` is given; the
-   * storage then makes its own pool and ends it on `close()`.
-   */
-  connectionString?: string;
-  /**
-   * A `pg` Pool the application already has. The storage borrows it and never ends it:
-   * `close()` leaves it to its owner. Its own settings apply, except that open() still
-   * gives up after `connectTimeoutMs`.
-   */
-  pool?: Pool;
-  /** The checkpoint table, `name` or `schema.name`; `'checkpointable'` by default. */
-  table?: string;
-  /** How long to wait for a connection before failing (at least 1); 5000 ms by default. */
-  connectTimeoutMs?: number;
-  /**
-   * How long one query may take before it fails with `Io` (and its connection is
-   * dropped); 0, the default, waits as long as the server does.
-   */
-  queryTimeoutMs?: number;
-  /** The most connections the storage's own pool opens; 10 by default. */
-  maxConnections?: number;
-  /**
-   * Shown in `pg_stat_activity.application_name`, so a DBA can tell these connections
-   * apart; `'checkpointable'` by default (an `application_name` in the URL wins).
-   */
-  applicationName?: string;
-  /**
-   * Whether the storage's statements are prepared once per connection (named prepared
-   * statements), so the server neither parses nor plans them again on each commit;
-   * `true` by default. Set it to `false` behind a connection pooler that cannot keep
-   * prepared statements apart per client, such as PgBouncer before 1.21 in transaction
-   * mode (or 1.21 and later with `max_prepared_statements = 0`).
-   */
-  prepareStatements?: boolean;
-}
 
 /**
  * Checkpoints in a PostgreSQL database, shared by every instance of a service.
@@ -962,60 +912,6 @@ export class PostgresStorage
   }
 }
 
-/**
- * An uncommitted checkpoint of a {@link PostgresStorage}: its values wait in this
- * process, as encoded bytes, until the commit transaction writes them. Made by
- * `createCheckpoint()`, never directly.
- *
- * @example
- * ```ts
- * const draft = await storage.createCheckpoint('order-42'); // no row written yet
- * await draft.put('order', order);
- * await storage.commitCheckpoint(draft); // one transaction
- * ```
- */
-export class PostgresUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
-  /** @internal recorded with the row, so a retried commit recognises its own earlier attempt */
-  readonly token = randomUUID();
-}
-
-/**
- * A committed checkpoint of a {@link PostgresStorage}: its row id and key list, read
- * once; each value is fetched when asked for.
- */
-class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
-  private readonly keySet: Set<string>;
-
-  constructor(
-    private readonly storage: PostgresStorage,
-    identifier: string,
-    private readonly id: string,
-    createdAt: Date,
-    keys: string[],
-    label: string | undefined,
-  ) {
-    super(identifier, createdAt, label);
-    this.keySet = new Set(keys);
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
-    const bytes = await this.storage.readValue(this.id, this.identifier, key);
-    if (bytes === undefined) {
-      throw new CheckpointError(
-        'NotFound',
-        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (PostgresStorage.open has one) so that a process cannot remove what it still reads.`,
-        { identifier: this.identifier, key },
-      );
-    }
-    return bytes;
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.keySet];
-  }
-}
-
 function ignore(): void {}
 
 /** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
@@ -1067,10 +963,4 @@ function keyList(values: Map<string, Uint8Array>): string | null {
     parts.push(part);
   }
   return parts.join('\\');
-}
-
-/** Checks a numeric option: a duration in milliseconds, or else a number of connections. */
-function positive(value: number | undefined, fallback: number, name: string, min = 0): number {
-  const unit = name.endsWith('Ms') ? 'milliseconds' : 'connections';
-  return wholeNumberOption('PostgresStorage', name, value, fallback, min, unit);
 }
