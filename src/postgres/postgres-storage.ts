@@ -5,6 +5,7 @@ import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/ba
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { batches } from '../database/batches';
+import { CLOSED, CloseGate } from '../database/close-gate';
 import { withDeadline } from '../database/deadline';
 import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
@@ -122,11 +123,11 @@ export class PostgresStorage
   private readonly statementNames = new Map<string, string>();
   /** @internal the largest value a commit sends; tests lower it to reach the refusal */
   maxValueBytes = MAX_POSTGRES_VALUE_BYTES;
-  /** Work that holds a pooled connection: close() lets it finish before ending the pool. */
-  private readonly active = new Set<Promise<unknown>>();
-  /** Rejects with `Released` when close() begins, failing every wait for a connection. */
-  private readonly closing: Promise<never>;
-  private stopWaiting!: (reason: typeof CLOSED) => void;
+  /**
+   * Work that holds a pooled connection, which close() lets finish before ending the
+   * pool; and the waits for a connection, which close() fails with `Released`.
+   */
+  private readonly gate = new CloseGate();
 
   private constructor(
     /** @internal */
@@ -140,8 +141,6 @@ export class PostgresStorage
     super();
     this.table = names.given;
     this.server = address.display;
-    this.closing = new Promise<never>((_, reject) => (this.stopWaiting = reject));
-    this.closing.catch(ignore); // heard by whoever races it; unraced, it must not be unhandled
   }
 
   /**
@@ -704,8 +703,8 @@ export class PostgresStorage
     // Work still waiting for a connection fails now with Released; work that holds one
     // (a query on the wire, a commit mid-transaction) finishes first, so the pool ends
     // with nothing half done and no caller is left waiting.
-    this.stopWaiting(CLOSED);
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    this.gate.stop();
+    await this.gate.settled();
     if (this.ownsPool) await this.pool.end();
   }
 
@@ -827,7 +826,7 @@ export class PostgresStorage
       const client = await this.connect('Io', action, details.identifier);
       let failed = false;
       const running = work(client);
-      this.active.add(running);
+      this.gate.enter(running);
       try {
         return await running;
       } catch (error) {
@@ -838,7 +837,7 @@ export class PostgresStorage
         if (retry && attempt === 0 && !this.closed && connectionLost(error)) continue;
         throw fail(error);
       } finally {
-        this.active.delete(running);
+        this.gate.leave(running);
         release(client, failed || !isHealthy(client));
       }
     }
@@ -875,7 +874,7 @@ export class PostgresStorage
     const connecting = this.pool.connect();
     let client: PoolClient;
     try {
-      client = await Promise.race([connecting, this.closing]);
+      client = await Promise.race([connecting, this.gate.closing]);
     } catch (error) {
       if (error === CLOSED) {
         // Closed while waiting: a connection that still arrives goes straight back.
@@ -913,9 +912,6 @@ export class PostgresStorage
 }
 
 function ignore(): void {}
-
-/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
-const CLOSED = Symbol('closed');
 
 /** Whether pg still considers the client usable (not ended, not broken by an error). */
 function isHealthy(client: PoolClient): boolean {

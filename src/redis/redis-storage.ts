@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
 import { batches } from '../database/batches';
+import { CLOSED, CloseGate } from '../database/close-gate';
 import { withDeadline } from '../database/deadline';
 import { loadDriver } from '../database/load-driver';
 import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
@@ -149,11 +150,11 @@ export class RedisStorage
   oneTrip = { keys: ONE_TRIP_KEYS, bytes: ONE_TRIP_BYTES };
   /** @internal the client, with the storage's scripts registered on it */
   readonly scripts: ScriptedClient;
-  /** Commands under way: close() lets those on a live connection finish. */
-  private readonly active = new Set<Promise<unknown>>();
-  /** Rejects with `Released` when close() must not wait, failing every waiting command. */
-  private readonly closing: Promise<never>;
-  private stopWaiting!: (reason: typeof CLOSED) => void;
+  /**
+   * Commands under way, which close() lets finish on a live connection; and the waits
+   * for a reconnect, which close() fails with `Released` when it must not wait.
+   */
+  private readonly gate = new CloseGate();
 
   private constructor(
     /** @internal */
@@ -173,8 +174,6 @@ export class RedisStorage
     // defining them again, as a second storage on the same client does, is harmless.
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
       client.defineCommand(name, { numberOfKeys: keys, lua });
-    this.closing = new Promise<never>((_, reject) => (this.stopWaiting = reject));
-    this.closing.catch(() => undefined); // heard by whoever races it
     this.scripts = client as ScriptedClient;
   }
 
@@ -593,9 +592,9 @@ export class RedisStorage
     // QUIT's). Commands waiting for a connection (the server is unreachable and the
     // client reconnecting) fail now with Released, rather than when it gives up.
     if (this.client.status !== 'ready') {
-      this.stopWaiting(CLOSED);
+      this.gate.stop();
     }
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    await this.gate.settled();
     if (!this.ownsClient) return;
     if (this.client.status !== 'ready') {
       this.client.disconnect();
@@ -970,9 +969,9 @@ export class RedisStorage
     for (let attempt = 0; ; attempt++) {
       this.assertOpen();
       const running = operation();
-      this.active.add(running);
+      this.gate.enter(running);
       try {
-        return await Promise.race([running, this.closing]);
+        return await Promise.race([running, this.gate.closing]);
       } catch (error) {
         if (error === CLOSED) {
           throw new CheckpointError(
@@ -996,7 +995,7 @@ export class RedisStorage
           { ...details, cause: error },
         );
       } finally {
-        this.active.delete(running);
+        this.gate.leave(running);
         running.catch(() => undefined); // a command abandoned by close() must not be unhandled
       }
     }
@@ -1011,9 +1010,6 @@ export class RedisStorage
     return raw === null ? undefined : parseEntry(raw, identifier, this.indexKey);
   }
 }
-
-/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
-const CLOSED = Symbol('closed');
 
 /** Ends the sort key in an order member (see redis-scripts.ts). */
 const ZERO_PAIR = Buffer.alloc(2);
