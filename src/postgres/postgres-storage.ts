@@ -10,6 +10,8 @@ import { withDeadline } from '../database/deadline';
 import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { copyValues } from './copy-values';
+import { keyList, type SummaryRow } from './postgres-key-list';
+import { ignore, isHealthy, release } from './postgres-pooled-client';
 import { PostgresCommittedCheckpoint } from './postgres-committed-checkpoint';
 import { positive, type PostgresStorageOptions } from './postgres-storage-options';
 import { PostgresUncommittedCheckpoint } from './postgres-uncommitted-checkpoint';
@@ -38,7 +40,6 @@ import {
   MAX_POSTGRES_KEYS,
   SUSPECT_NAME,
   MAX_POSTGRES_CHECKPOINTS,
-  MAX_KEY_LIST,
   SUMMARY_SCAN,
   PREFIX_BATCH,
 } from './postgres-limits';
@@ -911,14 +912,6 @@ export class PostgresStorage
   }
 }
 
-function ignore(): void {}
-
-/** Whether pg still considers the client usable (not ended, not broken by an error). */
-function isHealthy(client: PoolClient): boolean {
-  const c = client as PoolClient & { _queryable?: boolean; _ending?: boolean };
-  return c._queryable !== false && c._ending !== true;
-}
-
 /** The `length()` of a stored name, as the reason it is damaged when it is too long. */
 function lengthProblem(length: number): string | undefined {
   return length > 255 ? `it is ${length} characters long` : undefined;
@@ -930,33 +923,4 @@ function tooLarge(identifier: string, key: string, size: number, limit: number):
     `Value ${quote(key)} of checkpoint ${quote(identifier)} is ${size} bytes, more than the ${limit} bytes PostgresStorage stores in one value (PostgreSQL's bytea holds at most 1 GiB); split it over several keys, or keep it in a FileStorage. Nothing was sent, and the handle is still open.`,
     { identifier, key },
   );
-}
-
-/** Hands a client back to the pool, or destroys it when it failed mid-use. */
-function release(client: PoolClient, broken: boolean): void {
-  client.removeListener('error', ignore);
-  // The pool re-attaches its own listener before destroying a broken client.
-  client.release(broken ? true : undefined);
-}
-
-/** A row of a summary query: `list` is `key/size` entries joined by `\`. */
-interface SummaryRow {
-  identifier: string;
-  created_ms: number;
-  label: string | null;
-  count: string;
-  list: string | null;
-}
-
-/** The `key_list` of a checkpoint's values; null when longer than {@link MAX_KEY_LIST}. */
-function keyList(values: Map<string, Uint8Array>): string | null {
-  const parts: string[] = [];
-  let length = 0;
-  for (const [key, bytes] of values) {
-    const part = `${storedName(key)}/${bytes.length}`;
-    length += part.length + 1;
-    if (length > MAX_KEY_LIST + 1) return null;
-    parts.push(part);
-  }
-  return parts.join('\\');
 }
