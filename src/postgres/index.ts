@@ -8,11 +8,9 @@
  * const storage = await PostgresStorage.open({ connectionString: process.env.DATABASE_URL });
  * ```
  */
-export {
-  MAX_POSTGRES_VALUE_BYTES,
-  PostgresStorage,
-  PostgresUncommittedCheckpoint,
-  type PostgresStorageOptions,
-} from './postgres-storage';
+export { MAX_POSTGRES_VALUE_BYTES } from './postgres-limits';
+export { PostgresStorage } from './postgres-storage';
+export { PostgresUncommittedCheckpoint } from './postgres-uncommitted-checkpoint';
+export type { PostgresStorageOptions } from './postgres-storage-options';
 export { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION } from './postgres-schema';
-export type { DamagedName } from '../server/damaged-name';
+export type { DamagedName } from '../database/damaged-name';

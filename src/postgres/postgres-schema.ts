@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { CheckpointError } from '../errors';
-import { sortKey } from '../server/sort-key';
-import { MAX_STORED_NAME, nameFromStored } from '../server/stored-name';
+import { sortKey } from '../database/sort-key';
+import { MAX_STORED_NAME, nameFromStored } from '../database/stored-name';
 
 /**
  * The tables of a PostgresStorage, and how they are created and versioned.

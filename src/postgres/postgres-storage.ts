@@ -1,19 +1,52 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { CheckpointError, quote } from '../errors';
-import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
-import { withDeadline } from '../server/deadline';
-import { loadDriver } from '../server/load-driver';
+import { batches } from '../database/batches';
+import { CLOSED, CloseGate } from '../database/close-gate';
+import { withDeadline } from '../database/deadline';
+import { loadDriver } from '../database/load-driver';
 import { ensureSchema, tableNames, type TableNames } from './postgres-schema';
 import { copyValues } from './copy-values';
-import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
-import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
-import { connectionLost } from '../server/connection-lost';
-import type { DamagedName } from '../server/damaged-name';
-import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
+import { keyList, type SummaryRow } from './postgres-key-list';
+import { ignore, isHealthy, release } from './postgres-pooled-client';
+import { PostgresCommittedCheckpoint } from './postgres-committed-checkpoint';
+import { positive, type PostgresStorageOptions } from './postgres-storage-options';
+import { PostgresUncommittedCheckpoint } from './postgres-uncommitted-checkpoint';
+import {
+  commitTokenStatement,
+  existsStatement,
+  firstSliceStatement,
+  insertCheckpointStatement,
+  insertCheckpointWithValuesStatement,
+  insertValuesStatement,
+  loadStatement,
+  prefixStatement,
+  removeStatement,
+  sliceStatement,
+  storedIdentifiersStatement,
+  summaryFromValuesStatement,
+  summaryStatement,
+  suspectKeysStatement,
+} from './postgres-statements';
+import {
+  PREPARED_ROWS,
+  COPY_BYTES,
+  INSERT_BATCH,
+  MAX_POSTGRES_VALUE_BYTES,
+  READ_CHUNK_BYTES,
+  MAX_POSTGRES_KEYS,
+  SUSPECT_NAME,
+  MAX_POSTGRES_CHECKPOINTS,
+  SUMMARY_SCAN,
+  PREFIX_BATCH,
+} from './postgres-limits';
+import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
+import { readStoredName, storedName } from '../database/stored-name';
+import { connectionLost } from '../database/connection-lost';
+import type { DamagedName } from '../database/damaged-name';
 import type {
   CheckpointSummaries,
   CheckpointSummary,
@@ -25,108 +58,8 @@ import {
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
 import { nameProblem } from '../storage/names';
-import { prefixRange, sortedNames, sortKey } from '../server/sort-key';
-import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
-
-/**
- * Options of {@link PostgresStorage.open}.
- *
- * @example
- * ```ts
- * const options: PostgresStorageOptions = {
- *   connectionString: process.env.DATABASE_URL,
- *   table: 'app.checkpoints',
- *   connectTimeoutMs: 2000,
- * };
- * ```
- */
-export interface PostgresStorageOptions {
-  /**
-   * `postgres://user:password@host:5432/database`. Required unless `pool` is given; the
-   * storage then makes its own pool and ends it on `close()`.
-   */
-  connectionString?: string;
-  /**
-   * A `pg` Pool the application already has. The storage borrows it and never ends it:
-   * `close()` leaves it to its owner. Its own settings apply, except that open() still
-   * gives up after `connectTimeoutMs`.
-   */
-  pool?: Pool;
-  /** The checkpoint table, `name` or `schema.name`; `'checkpointable'` by default. */
-  table?: string;
-  /** How long to wait for a connection before failing (at least 1); 5000 ms by default. */
-  connectTimeoutMs?: number;
-  /**
-   * How long one query may take before it fails with `Io` (and its connection is
-   * dropped); 0, the default, waits as long as the server does.
-   */
-  queryTimeoutMs?: number;
-  /** The most connections the storage's own pool opens; 10 by default. */
-  maxConnections?: number;
-  /**
-   * Shown in `pg_stat_activity.application_name`, so a DBA can tell these connections
-   * apart; `'checkpointable'` by default (an `application_name` in the URL wins).
-   */
-  applicationName?: string;
-  /**
-   * Whether the storage's statements are prepared once per connection (named prepared
-   * statements), so the server neither parses nor plans them again on each commit;
-   * `true` by default. Set it to `false` behind a connection pooler that cannot keep
-   * prepared statements apart per client, such as PgBouncer before 1.21 in transaction
-   * mode (or 1.21 and later with `max_prepared_statements = 0`).
-   */
-  prepareStatements?: boolean;
-}
-
-/** Rows and bytes per INSERT of a commit: few round trips, no giant statement. */
-const ROWS_PER_INSERT = 500;
-const BYTES_PER_INSERT = 16 * 1024 * 1024;
-/**
- * Up to this many values, the commit statement is prepared. Its text depends on the
- * number of values, so each count is one more prepared statement per connection; small
- * checkpoints are where planning costs most relative to the work (measured: planning the
- * two-table INSERT took about half of a one-value commit's server time), and capping the
- * counts keeps the server memory each pooled connection holds small and bounded.
- */
-const PREPARED_ROWS = 16;
-/**
- * Values of at least this many bytes are streamed into the table with COPY (see
- * `copy-values.ts`) rather than sent as one statement parameter, which pg copies whole
- * into its message: a commit then holds such a value once instead of about three times.
- * Smaller values go in the INSERT batches, where one statement carries many of them.
- */
-const COPY_BYTES = 4 * 1024 * 1024;
-/**
- * The largest value PostgresStorage stores: 1 GiB less 64 KiB. A `bytea` holds at most
- * 1 GiB less a few bytes, and a value travels in one Bind message, which the server
- * caps at 1 GiB as well; the 64 KiB leave room for the key and the message's framing.
- * Larger values are refused at commit, before anything is sent.
- */
-export const MAX_POSTGRES_VALUE_BYTES = 1024 * 1024 * 1024 - 64 * 1024;
-/**
- * Values are read in slices of this many bytes (`substring`), each into its place in
- * one buffer of the value's size: pg returns `bytea` as hex text, and a value read
- * whole would need twice its size as one string (past 256 MiB, more than a JavaScript
- * string can hold) on top of the text's buffer and the parsed copy. Measured on a 200 MiB
- * value: 8 MiB slices read as fast as one whole read, at a fifth of its peak memory.
- */
-const READ_CHUNK_BYTES = 8 * 1024 * 1024;
-/** The most keys one checkpoint may list: a bound on what a damaged table can make us hold. */
-export const MAX_POSTGRES_KEYS = 1_000_000;
-/**
- * A PostgreSQL regular expression for stored names the grammar may refuse: control
- * characters (U+0001 also escapes lone surrogates, so escaped names match too) and
- * path separators.
- */
-const SUSPECT_NAME = '[\\u0001-\\u001f\\u007f-\\u009f/\\\\]';
-/** The most checkpoints one listing may return, for the same reason. */
-export const MAX_POSTGRES_CHECKPOINTS = 10_000_000;
-/** The longest `key_list` written or read (characters); longer lists are left NULL. */
-const MAX_KEY_LIST = 1024 * 1024;
-/** From this many identifiers on, a summary reads the whole table instead of matching them. */
-const SUMMARY_SCAN = 1000;
-/** Rows one statement of a prefix listing reads at most. */
-const PREFIX_BATCH = 10_000;
+import { prefixRange, sortedNames, sortKey } from '../database/sort-key';
+import { readStoredLabel, storedLabel } from '../database/stored-label';
 
 /**
  * Checkpoints in a PostgreSQL database, shared by every instance of a service.
@@ -191,11 +124,11 @@ export class PostgresStorage
   private readonly statementNames = new Map<string, string>();
   /** @internal the largest value a commit sends; tests lower it to reach the refusal */
   maxValueBytes = MAX_POSTGRES_VALUE_BYTES;
-  /** Work that holds a pooled connection: close() lets it finish before ending the pool. */
-  private readonly active = new Set<Promise<unknown>>();
-  /** Rejects with `Released` when close() begins, failing every wait for a connection. */
-  private readonly closing: Promise<never>;
-  private stopWaiting!: (reason: typeof CLOSED) => void;
+  /**
+   * Work that holds a pooled connection, which close() lets finish before ending the
+   * pool; and the waits for a connection, which close() fails with `Released`.
+   */
+  private readonly gate = new CloseGate();
 
   private constructor(
     /** @internal */
@@ -209,8 +142,6 @@ export class PostgresStorage
     super();
     this.table = names.given;
     this.server = address.display;
-    this.closing = new Promise<never>((_, reject) => (this.stopWaiting = reject));
-    this.closing.catch(ignore); // heard by whoever races it; unraced, it must not be unhandled
   }
 
   /**
@@ -335,7 +266,7 @@ export class PostgresStorage
     if (options.checkExists === false) return new PostgresUncommittedCheckpoint(identifier, this);
     const found = await this.query(
       `check for checkpoint ${quote(identifier)}`,
-      `SELECT 1 FROM ${this.names.checkpoints} WHERE identifier = $1`,
+      existsStatement(this.names),
       [storedName(identifier)],
       { identifier },
     );
@@ -386,7 +317,7 @@ export class PostgresStorage
     // statements.
     const large: [string, Uint8Array][] = [];
     for (const entry of checkpoint.values) if (entry[1].length >= COPY_BYTES) large.push(entry);
-    const [first = [], ...rest] = batches(checkpoint.values);
+    const [first = [], ...rest] = batches(checkpoint.values, INSERT_BATCH);
     const explicit = rest.length > 0 || large.length > 0;
     try {
       if (explicit) await client.query('BEGIN');
@@ -398,8 +329,6 @@ export class PostgresStorage
         sortKey(identifier),
         keyList(checkpoint.values),
       ];
-      const header = `INSERT INTO ${this.names.checkpoints} (identifier, commit_token, label, sort_key, key_list)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (identifier) DO NOTHING RETURNING id, created_at`;
       const rows = first.map(([key, bytes]) => {
         params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
         return `($${params.length - 1}::text, $${params.length}::bytea)`;
@@ -407,21 +336,15 @@ export class PostgresStorage
       const inserted = await client.query<{ id: string; created_at: Date }>(
         this.statement(
           rows.length === 0
-            ? header
-            : `WITH c AS (${header}),
-             v AS (INSERT INTO ${this.names.values} (checkpoint_id, key, value)
-                   SELECT c.id, x.key, x.value FROM c CROSS JOIN (VALUES ${rows.join(', ')}) AS x (key, value))
-             SELECT id, created_at FROM c`,
+            ? insertCheckpointStatement(this.names)
+            : insertCheckpointWithValuesStatement(this.names, rows),
           params,
           rows.length <= PREPARED_ROWS,
         ),
       );
       if (inserted.rowCount === 0) {
         const existing = await client.query<{ id: string; created_at: Date; commit_token: string }>(
-          this.statement(
-            `SELECT id, created_at, commit_token FROM ${this.names.checkpoints} WHERE identifier = $1`,
-            [storedName(identifier)],
-          ),
+          this.statement(commitTokenStatement(this.names), [storedName(identifier)]),
         );
         if (explicit) await client.query('ROLLBACK');
         if (existing.rows[0]?.commit_token === token) return undefined;
@@ -434,10 +357,7 @@ export class PostgresStorage
           params.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
           return `($1, $${params.length - 1}, $${params.length})`;
         });
-        await client.query(
-          `INSERT INTO ${this.names.values} (checkpoint_id, key, value) VALUES ${rows.join(', ')}`,
-          params,
-        );
+        await client.query(insertValuesStatement(this.names, rows), params);
       }
       if (large.length > 0) {
         await copyValues(
@@ -480,12 +400,7 @@ export class PostgresStorage
       key: string | null;
     }>(
       `load checkpoint ${quote(identifier)}`,
-      `WITH c AS (SELECT id, created_at, left(label, ${MAX_STORED_LABEL + 1}) AS label
-                  FROM ${this.names.checkpoints} WHERE identifier = $1),
-            n AS (SELECT count(*) AS count FROM ${this.names.values} v JOIN c ON v.checkpoint_id = c.id)
-       SELECT c.id, c.created_at, c.label, n.count, left(v.key, ${MAX_STORED_NAME + 1}) AS key
-       FROM c CROSS JOIN n
-       LEFT JOIN ${this.names.values} v ON v.checkpoint_id = c.id AND n.count <= ${MAX_POSTGRES_KEYS}`,
+      loadStatement(this.names),
       [storedName(identifier)],
       { identifier },
     );
@@ -565,11 +480,7 @@ export class PostgresStorage
     const all = asked.length >= SUMMARY_SCAN;
     const found = await this.query<SummaryRow>(
       `summarize ${asked.length} checkpoints`,
-      `SELECT identifier, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
-              left(label, ${MAX_STORED_LABEL + 1}) AS label, '0' AS count,
-              CASE WHEN length(key_list) <= ${MAX_KEY_LIST} THEN key_list END AS list
-       FROM ${this.names.checkpoints}
-       ${all ? `LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}` : 'WHERE identifier = ANY($1::text[])'}`,
+      summaryStatement(this.names, all),
       all ? [] : [stored],
     );
     if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
@@ -582,14 +493,7 @@ export class PostgresStorage
     if (missing.length > 0) {
       const joined = await this.query<SummaryRow>(
         `summarize ${missing.length} checkpoints from their values`,
-        `SELECT c.identifier, floor(extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
-                left(c.label, ${MAX_STORED_LABEL + 1}) AS label, k.count, k.list
-         FROM ${this.names.checkpoints} c CROSS JOIN LATERAL
-           (SELECT count(*) AS count,
-                   CASE WHEN count(*) <= ${MAX_POSTGRES_KEYS}
-                        THEN coalesce(string_agg(left(v.key, ${MAX_STORED_NAME + 1}) || '/' || octet_length(v.value), '\\'), '') END AS list
-            FROM ${this.names.values} v WHERE v.checkpoint_id = c.id) k
-         WHERE c.identifier = ANY($1::text[])`,
+        summaryFromValuesStatement(this.names),
         [missing.map((row) => row.identifier)],
       );
       found.rows.push(...joined.rows);
@@ -679,9 +583,7 @@ export class PostgresStorage
         where.push(`sort_key ${descending ? '<' : '>'} $${params.push(from)}`);
       const found = await this.query<{ identifier: string; sort_key: Buffer }>(
         `list checkpoints starting with ${quote(prefix)}`,
-        `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier, sort_key
-         FROM ${this.names.checkpoints} WHERE ${where.join(' AND ')}
-         ORDER BY sort_key ${descending ? 'DESC' : 'ASC'} LIMIT $${params.push(want)}`,
+        prefixStatement(this.names, where, descending, params.push(want)),
         params,
       );
       for (const row of found.rows) {
@@ -703,7 +605,7 @@ export class PostgresStorage
     // One statement: the cascade deletes the values in the same transaction.
     const deleted = await this.query(
       `remove checkpoint ${quote(identifier)}`,
-      `DELETE FROM ${this.names.checkpoints} WHERE identifier = $1`,
+      removeStatement(this.names),
       [storedName(identifier)],
       { identifier },
       false,
@@ -761,11 +663,7 @@ export class PostgresStorage
     // each cut at the longest stored name; JavaScript then decides, as for any name.
     const found = await this.query<{ key: string; length: number; identifier: string }>(
       'list damaged keys',
-      `SELECT left(v.key, ${MAX_STORED_NAME + 1}) AS key, length(v.key) AS length,
-              left(c.identifier, ${MAX_STORED_NAME + 1}) AS identifier
-       FROM ${this.names.values} v JOIN ${this.names.checkpoints} c ON c.id = v.checkpoint_id
-       WHERE length(v.key) > 255 OR v.key ~ $1 OR v.key IN ('', '.', '..')
-       LIMIT ${MAX_POSTGRES_KEYS}`,
+      suspectKeysStatement(this.names),
       [SUSPECT_NAME],
     );
     for (const row of found.rows) {
@@ -790,8 +688,7 @@ export class PostgresStorage
   ): Promise<{ identifier: string; length?: number; sort_key?: Buffer }[]> {
     const found = await this.query<{ identifier: string; length?: number; sort_key?: Buffer }>(
       action,
-      `SELECT left(identifier, ${MAX_STORED_NAME + 1}) AS identifier${lengths ? ', length(identifier) AS length, sort_key' : ''}
-       FROM ${this.names.checkpoints} LIMIT ${MAX_POSTGRES_CHECKPOINTS + 1}`,
+      storedIdentifiersStatement(this.names, lengths),
       [],
     );
     if (found.rows.length > MAX_POSTGRES_CHECKPOINTS) {
@@ -807,8 +704,8 @@ export class PostgresStorage
     // Work still waiting for a connection fails now with Released; work that holds one
     // (a query on the wire, a commit mid-transaction) finishes first, so the pool ends
     // with nothing half done and no caller is left waiting.
-    this.stopWaiting(CLOSED);
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    this.gate.stop();
+    await this.gate.settled();
     if (this.ownsPool) await this.pool.end();
   }
 
@@ -843,8 +740,7 @@ export class PostgresStorage
     const params = [checkpointId, storedName(key)];
     const first = await this.query<{ size: number; part: string }>(
       action,
-      `SELECT octet_length(value) AS size, encode(substring(value from 1 for ${READ_CHUNK_BYTES}), 'hex') AS part
-       FROM ${this.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+      firstSliceStatement(this.names),
       params,
       details,
     );
@@ -862,8 +758,7 @@ export class PostgresStorage
     const slice = (from: number) =>
       this.query<{ part: string }>(
         action,
-        `SELECT encode(substring(value from $3 for ${READ_CHUNK_BYTES}), 'hex') AS part
-         FROM ${this.names.values} WHERE checkpoint_id = $1 AND key = $2`,
+        sliceStatement(this.names),
         [...params, from + 1],
         details,
       );
@@ -932,7 +827,7 @@ export class PostgresStorage
       const client = await this.connect('Io', action, details.identifier);
       let failed = false;
       const running = work(client);
-      this.active.add(running);
+      this.gate.enter(running);
       try {
         return await running;
       } catch (error) {
@@ -943,7 +838,7 @@ export class PostgresStorage
         if (retry && attempt === 0 && !this.closed && connectionLost(error)) continue;
         throw fail(error);
       } finally {
-        this.active.delete(running);
+        this.gate.leave(running);
         release(client, failed || !isHealthy(client));
       }
     }
@@ -980,7 +875,7 @@ export class PostgresStorage
     const connecting = this.pool.connect();
     let client: PoolClient;
     try {
-      client = await Promise.race([connecting, this.closing]);
+      client = await Promise.race([connecting, this.gate.closing]);
     } catch (error) {
       if (error === CLOSED) {
         // Closed while waiting: a connection that still arrives goes straight back.
@@ -1017,71 +912,6 @@ export class PostgresStorage
   }
 }
 
-/**
- * An uncommitted checkpoint of a {@link PostgresStorage}: its values wait in this
- * process, as encoded bytes, until the commit transaction writes them. Made by
- * `createCheckpoint()`, never directly.
- *
- * @example
- * ```ts
- * const draft = await storage.createCheckpoint('order-42'); // no row written yet
- * await draft.put('order', order);
- * await storage.commitCheckpoint(draft); // one transaction
- * ```
- */
-export class PostgresUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
-  /** @internal recorded with the row, so a retried commit recognises its own earlier attempt */
-  readonly token = randomUUID();
-}
-
-/**
- * A committed checkpoint of a {@link PostgresStorage}: its row id and key list, read
- * once; each value is fetched when asked for.
- */
-class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
-  private readonly keySet: Set<string>;
-
-  constructor(
-    private readonly storage: PostgresStorage,
-    identifier: string,
-    private readonly id: string,
-    createdAt: Date,
-    keys: string[],
-    label: string | undefined,
-  ) {
-    super(identifier, createdAt, label);
-    this.keySet = new Set(keys);
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
-    const bytes = await this.storage.readValue(this.id, this.identifier, key);
-    if (bytes === undefined) {
-      throw new CheckpointError(
-        'NotFound',
-        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (PostgresStorage.open has one) so that a process cannot remove what it still reads.`,
-        { identifier: this.identifier, key },
-      );
-    }
-    return bytes;
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.keySet];
-  }
-}
-
-function ignore(): void {}
-
-/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
-const CLOSED = Symbol('closed');
-
-/** Whether pg still considers the client usable (not ended, not broken by an error). */
-function isHealthy(client: PoolClient): boolean {
-  const c = client as PoolClient & { _queryable?: boolean; _ending?: boolean };
-  return c._queryable !== false && c._ending !== true;
-}
-
 /** The `length()` of a stored name, as the reason it is damaged when it is too long. */
 function lengthProblem(length: number): string | undefined {
   return length > 255 ? `it is ${length} characters long` : undefined;
@@ -1093,64 +923,4 @@ function tooLarge(identifier: string, key: string, size: number, limit: number):
     `Value ${quote(key)} of checkpoint ${quote(identifier)} is ${size} bytes, more than the ${limit} bytes PostgresStorage stores in one value (PostgreSQL's bytea holds at most 1 GiB); split it over several keys, or keep it in a FileStorage. Nothing was sent, and the handle is still open.`,
     { identifier, key },
   );
-}
-
-/** Hands a client back to the pool, or destroys it when it failed mid-use. */
-function release(client: PoolClient, broken: boolean): void {
-  client.removeListener('error', ignore);
-  // The pool re-attaches its own listener before destroying a broken client.
-  client.release(broken ? true : undefined);
-}
-
-/** A row of a summary query: `list` is `key/size` entries joined by `\`. */
-interface SummaryRow {
-  identifier: string;
-  created_ms: number;
-  label: string | null;
-  count: string;
-  list: string | null;
-}
-
-/** The `key_list` of a checkpoint's values; null when longer than {@link MAX_KEY_LIST}. */
-function keyList(values: Map<string, Uint8Array>): string | null {
-  const parts: string[] = [];
-  let length = 0;
-  for (const [key, bytes] of values) {
-    const part = `${storedName(key)}/${bytes.length}`;
-    length += part.length + 1;
-    if (length > MAX_KEY_LIST + 1) return null;
-    parts.push(part);
-  }
-  return parts.join('\\');
-}
-
-/** Splits the values below {@link COPY_BYTES} into INSERT-sized batches. */
-function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
-  let batch: [string, Uint8Array][] = [];
-  let bytes = 0;
-  for (const entry of values) {
-    if (entry[1].length >= COPY_BYTES) continue; // streamed by COPY
-    if (
-      batch.length > 0 &&
-      (batch.length >= ROWS_PER_INSERT || bytes + entry[1].length > BYTES_PER_INSERT)
-    ) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(entry);
-    bytes += entry[1].length;
-  }
-  if (batch.length > 0) yield batch;
-}
-
-function positive(value: number | undefined, fallback: number, name: string, min = 0): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new CheckpointError(
-      'Initialization',
-      `PostgresStorage option ${name} must be a whole number of ${name.endsWith('Ms') ? 'milliseconds' : 'connections'} (${min} or more), not ${String(value)}.`,
-    );
-  }
-  return value;
 }

@@ -8,9 +8,7 @@
  * const storage = await RedisStorage.open({ url: process.env.REDIS_URL });
  * ```
  */
-export {
-  RedisStorage,
-  RedisUncommittedCheckpoint,
-  type RedisStorageOptions,
-} from './redis-storage';
-export type { DamagedName } from '../server/damaged-name';
+export { RedisStorage } from './redis-storage';
+export { RedisUncommittedCheckpoint } from './redis-uncommitted-checkpoint';
+export type { RedisStorageOptions } from './redis-storage-options';
+export type { DamagedName } from '../database/damaged-name';

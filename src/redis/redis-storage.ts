@@ -1,21 +1,40 @@
 import { isUtf8 } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CheckpointError, quote } from '../errors';
-import { withDeadline } from '../server/deadline';
-import { loadDriver } from '../server/load-driver';
-import { describeCause, serverAddress, type ServerAddress } from '../server/server-address';
-import { MAX_STORED_NAME, readStoredName, storedName } from '../server/stored-name';
+import { batches } from '../database/batches';
+import { CLOSED, CloseGate } from '../database/close-gate';
+import { withDeadline } from '../database/deadline';
+import { loadDriver } from '../database/load-driver';
+import { describeCause, serverAddress, type ServerAddress } from '../database/server-address';
+import { readStoredName, storedName } from '../database/stored-name';
 import { MAX_LABEL_LENGTH } from '../storage/checkpoint-summaries';
-import { connectionLost } from '../server/connection-lost';
-import type { DamagedName } from '../server/damaged-name';
-import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
+import { connectionLost } from '../database/connection-lost';
+import type { DamagedName } from '../database/damaged-name';
 import { alreadyCommitted, BaseStorage, checkpointNotFound } from '../storage/base-storage';
 import { sortNames } from '../storage/names';
 import type { CommittedCheckpoint, CreateCheckpointOptions, Storage } from '../storage/storage';
 import { GuardWrapper } from '../wrappers/guard-wrapper';
 import { SCRIPTS } from './redis-scripts';
-import { BufferedUncommittedCheckpoint } from '../storage/buffered-uncommitted-checkpoint';
+import { RedisCommittedCheckpoint } from './redis-committed-checkpoint';
+import { busy, lostOr, openFailure, wrongType } from './redis-failures';
+import { parseEntry, type IndexEntry } from './redis-index-entry';
+import {
+  BUILD_BATCH,
+  HSET_BATCH,
+  MAX_ENTRY_BYTES,
+  MAX_REDIS_CHECKPOINTS,
+  MAX_REDIS_KEYS,
+  MAX_STORED_NAME_BYTES,
+  MAX_SUMMARY_BYTES,
+  ONE_TRIP_BYTES,
+  ONE_TRIP_KEYS,
+  RANGE_STEP,
+  RETRIES,
+} from './redis-limits';
+import { whole, type RedisStorageOptions } from './redis-storage-options';
+import { readStoredBytes, shown, UTF8 } from './redis-stored-bytes';
+import { summaryOf } from './redis-summary';
+import { RedisUncommittedCheckpoint } from './redis-uncommitted-checkpoint';
 import type {
   CheckpointSummaries,
   CheckpointSummary,
@@ -27,100 +46,14 @@ import {
   type PrefixListingOptions,
 } from '../storage/prefix-listing';
 import { nameProblem } from '../storage/names';
-import { nameOfSortKey, prefixRange, sortedNames, sortKey } from '../server/sort-key';
-import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../server/stored-label';
+import { nameOfSortKey, prefixRange, sortedNames, sortKey } from '../database/sort-key';
+import { MAX_STORED_LABEL, readStoredLabel, storedLabel } from '../database/stored-label';
 
-/**
- * Options of {@link RedisStorage.open}.
- *
- * @example
- * ```ts
- * const options: RedisStorageOptions = {
- *   url: process.env.REDIS_URL,
- *   prefix: '{orders}:checkpoints:',
- *   connectTimeoutMs: 2000,
- * };
- * ```
- */
-export interface RedisStorageOptions {
-  /**
-   * `redis://[:password@]host:6379[/db]` (or `rediss://` for TLS). Required unless `client`
-   * is given; the storage then makes its own connection and closes it on `close()`.
-   */
-  url?: string;
-  /**
-   * An ioredis client the application already has. The storage borrows it and never
-   * closes it. Its own retry settings apply: with ioredis's defaults a command in flight
-   * when the connection drops is resent after reconnecting, which commit tolerates (see
-   * {@link RedisStorage}) but which delays the `Io` error the storage's own client raises.
-   */
-  client?: Redis;
-  /**
-   * Prepended to every key; `'checkpointable:'` by default. On Redis Cluster use a hash
-   * tag, such as `'{checkpoints}:'`, so that a checkpoint's keys share one slot.
-   */
-  prefix?: string;
-  /** How long to wait for the connection at open; 5000 ms by default. */
-  connectTimeoutMs?: number;
-  /** How long one command may take before it fails with `Io`; 0, the default, waits. */
-  commandTimeoutMs?: number;
-  /**
-   * How long values sent by an unfinished commit survive (a commit that dies half way
-   * leaves them to expire); 3,600,000 ms (one hour) by default.
-   */
-  stagingTtlMs?: number;
-  /**
-   * The storage's own connection is named so (CLIENT SETNAME), so `CLIENT LIST` tells it
-   * apart; `'checkpointable'` by default.
-   */
-  connectionName?: string;
-}
-
-/** Fields and bytes per HSET of a staged commit: few round trips, no giant command. */
-const FIELDS_PER_HSET = 1000;
-const BYTES_PER_HSET = 8 * 1024 * 1024;
-/**
- * The one-round-trip bound: a checkpoint of at most this many keys and bytes (values
- * plus key names) is written and published by one script. Why these numbers:
- * - Keys: the script spreads the pairs into one HSET with Lua's `unpack`, which fails
- *   at 8,000 values (measured on Redis 7.0); 1,000 keys are 2,000, one staging batch.
- * - Bytes: a script's arguments are copied into Lua strings and back into Redis values,
- *   copies a plain HSET does not make, all while the server runs nothing else. Measured
- *   on loopback (one key, median of 7 rounds): at 16 KiB the script saves a third of
- *   the commit time, at 64 KiB the two paths are even, from 128 KiB on staging is
- *   faster (at 1 MiB, 3.9 ms against 5.8 ms). Past the bound the copies cost more than
- *   the two round trips they save, and every other client would wait for them.
- */
-const ONE_TRIP_KEYS = 1000;
-const ONE_TRIP_BYTES = 64 * 1024;
-/** How often load and remove re-read an index entry that changed under them. */
-const RETRIES = 5;
-/** The most keys one checkpoint may list: a bound on what a damaged hash can make us hold. */
-export const MAX_REDIS_KEYS = 1_000_000;
-/** The most checkpoints one listing may return, for the same reason. */
-export const MAX_REDIS_CHECKPOINTS = 10_000_000;
-/**
- * The longest index entry read back (`<dataId> <createdAt>` is under 60 bytes); a longer
- * one is damaged and is refused before it becomes a string.
- */
-const MAX_ENTRY_BYTES = 256;
-/**
- * The longest stored name in UTF-8 bytes: at most three bytes per UTF-16 unit (a
- * surrogate pair is four bytes for two units). Longer field names are damaged and are
- * refused before they become strings.
- */
-const MAX_STORED_NAME_BYTES = MAX_STORED_NAME * 3;
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * The data-hash field that holds a checkpoint's label. It starts with a zero byte, which
  * no stored key can contain, so it never meets a key; loads and listings leave it out.
  */
 const LABEL_FIELD = '\u0000label';
-/** Members a prefix listing reads per step inside its script. */
-const RANGE_STEP = 1000;
-/** Identifiers per script when open() builds the order set of an older store. */
-const BUILD_BATCH = 1000;
-
 /** The client with the scripts registered on it (`defineCommand`: EVALSHA, EVAL if unknown). */
 type ScriptedClient = Redis &
   Record<
@@ -138,12 +71,6 @@ interface RunOptions {
   retry?: boolean;
   /** What to do, after the cause, in an `Io` message. */
   advice?: string;
-}
-
-interface IndexEntry {
-  readonly raw: string;
-  readonly dataId: string;
-  readonly createdAt: Date;
 }
 
 /**
@@ -223,11 +150,11 @@ export class RedisStorage
   oneTrip = { keys: ONE_TRIP_KEYS, bytes: ONE_TRIP_BYTES };
   /** @internal the client, with the storage's scripts registered on it */
   readonly scripts: ScriptedClient;
-  /** Commands under way: close() lets those on a live connection finish. */
-  private readonly active = new Set<Promise<unknown>>();
-  /** Rejects with `Released` when close() must not wait, failing every waiting command. */
-  private readonly closing: Promise<never>;
-  private stopWaiting!: (reason: typeof CLOSED) => void;
+  /**
+   * Commands under way, which close() lets finish on a live connection; and the waits
+   * for a reconnect, which close() fails with `Released` when it must not wait.
+   */
+  private readonly gate = new CloseGate();
 
   private constructor(
     /** @internal */
@@ -247,8 +174,6 @@ export class RedisStorage
     // defining them again, as a second storage on the same client does, is harmless.
     for (const [name, { keys, lua }] of Object.entries(SCRIPTS))
       client.defineCommand(name, { numberOfKeys: keys, lua });
-    this.closing = new Promise<never>((_, reject) => (this.stopWaiting = reject));
-    this.closing.catch(() => undefined); // heard by whoever races it
     this.scripts = client as ScriptedClient;
   }
 
@@ -429,7 +354,7 @@ export class RedisStorage
             ...args,
           )) as [number, string];
         }
-        for (const batch of batches(fields)) {
+        for (const batch of batches(fields, HSET_BATCH)) {
           const fields: (string | Buffer)[] = [];
           for (const [key, bytes] of batch)
             fields.push(storedName(key), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -667,9 +592,9 @@ export class RedisStorage
     // QUIT's). Commands waiting for a connection (the server is unreachable and the
     // client reconnecting) fail now with Released, rather than when it gives up.
     if (this.client.status !== 'ready') {
-      this.stopWaiting(CLOSED);
+      this.gate.stop();
     }
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    await this.gate.settled();
     if (!this.ownsClient) return;
     if (this.client.status !== 'ready') {
       this.client.disconnect();
@@ -1044,9 +969,9 @@ export class RedisStorage
     for (let attempt = 0; ; attempt++) {
       this.assertOpen();
       const running = operation();
-      this.active.add(running);
+      this.gate.enter(running);
       try {
-        return await Promise.race([running, this.closing]);
+        return await Promise.race([running, this.gate.closing]);
       } catch (error) {
         if (error === CLOSED) {
           throw new CheckpointError(
@@ -1070,7 +995,7 @@ export class RedisStorage
           { ...details, cause: error },
         );
       } finally {
-        this.active.delete(running);
+        this.gate.leave(running);
         running.catch(() => undefined); // a command abandoned by close() must not be unhandled
       }
     }
@@ -1086,197 +1011,5 @@ export class RedisStorage
   }
 }
 
-/**
- * An uncommitted checkpoint of a {@link RedisStorage}: its values wait in this process,
- * as encoded bytes, until commit sends them. Made by `createCheckpoint()`, never directly.
- *
- * @example
- * ```ts
- * const draft = await storage.createCheckpoint('order-42'); // nothing sent yet
- * await draft.put('order', order);
- * await storage.commitCheckpoint(draft); // one script (large ones: staged, then published)
- * ```
- */
-export class RedisUncommittedCheckpoint extends BufferedUncommittedCheckpoint {
-  /**
-   * @internal names this handle's data hashes, so a retried commit recognises its own:
-   * unique across processes (96 random bits drawn once per process) and within one (a
-   * counter). A fresh random draw per handle would cost a getrandom() system call on
-   * every commit, for no added uniqueness.
-   */
-  readonly token = `${PROCESS_TOKEN}-${(handles++).toString(36)}`;
-  private attempts = 0;
-
-  /** @internal a new data id for one commit attempt */
-  nextDataId(): string {
-    return `${this.token}.${this.attempts++}`;
-  }
-}
-
-/** The part of every handle token that tells this process from every other. */
-const PROCESS_TOKEN = randomBytes(12).toString('hex');
-let handles = 0;
-
-/** A committed checkpoint of a {@link RedisStorage}: its data hash and key list. */
-class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
-  private readonly keySet: Set<string>;
-  /** @internal the checkpoint's data hash */
-  readonly dataKey: string;
-
-  constructor(
-    private readonly storage: RedisStorage,
-    identifier: string,
-    entry: IndexEntry,
-    keys: string[],
-    label: string | undefined,
-  ) {
-    super(identifier, entry.createdAt, label);
-    this.keySet = new Set(keys);
-    this.dataKey = storage.dataKey(entry.dataId);
-  }
-
-  protected async readBytes(key: string): Promise<Uint8Array> {
-    if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
-    const bytes = await this.storage.run(
-      `read key ${quote(key)} of checkpoint ${quote(this.identifier)}`,
-      () => this.storage.client.hgetBuffer(this.dataKey, storedName(key)),
-      { details: { identifier: this.identifier, key }, keys: [this.dataKey], retry: true },
-    );
-    if (bytes === null) {
-      throw new CheckpointError(
-        'NotFound',
-        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (RedisStorage.open has one) so that a process cannot remove what it still reads.`,
-        { identifier: this.identifier, key },
-      );
-    }
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  }
-
-  protected async listKeys(): Promise<string[]> {
-    return [...this.keySet];
-  }
-}
-
-/**
- * An index entry, `<dataId> <createdAt in ms>`, read as bytes and checked before it
- * becomes a string: the data id only in the characters RedisStorage writes (so it can
- * never point outside the prefix's data hashes), the time a real date.
- */
-function parseEntry(raw: Buffer, identifier: string, indexKey: string): IndexEntry {
-  const text = raw.length <= MAX_ENTRY_BYTES ? raw.toString('latin1') : '';
-  const match = /^([0-9A-Za-z._-]{1,128}) (\d{1,16})$/.exec(text);
-  const ms = match === null ? NaN : Number(match[2]);
-  if (match === null || !(ms <= 8.64e15)) {
-    const shownEntry = raw.length <= MAX_ENTRY_BYTES ? quote(text) : `${raw.length} bytes`;
-    throw new CheckpointError(
-      'Deserialize',
-      `The entry of checkpoint ${quote(identifier)} in Redis hash ${quote(indexKey)} is damaged (${shownEntry}, not "<data id> <milliseconds>"); remove the checkpoint, or restore the Redis data from a backup.`,
-      { identifier },
-    );
-  }
-  return { raw: text, dataId: match[1], createdAt: new Date(ms) };
-}
-
-/** A stored name read as bytes: its length bounded, its UTF-8 strict, then as any name. */
-function readStoredBytes(raw: Buffer): { name: string } | { problem: string } {
-  if (raw.length > MAX_STORED_NAME_BYTES)
-    return { problem: `it is ${raw.length} bytes long, longer than any name` };
-  let text: string;
-  try {
-    text = UTF8.decode(raw);
-  } catch {
-    return { problem: 'it is not valid UTF-8' };
-  }
-  return readStoredName(text);
-}
-
-/** A damaged name as a report shows it: decoded leniently, cut at the longest name. */
-function shown(raw: Buffer): string {
-  return raw.subarray(0, MAX_STORED_NAME_BYTES + 1).toString('utf8');
-}
-
-/** Whether Redis refused a command because a key holds another type. */
-function wrongType(error: unknown): boolean {
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && message.includes('WRONGTYPE');
-}
-
-/**
- * The cause as a user should read it. ioredis reports a command cut off by a dropped
- * connection as "Reached the max retries per request limit" (with `maxRetriesPerRequest:
- * 0`) or, inside MULTI, as an AbortError; neither says plainly what happened.
- */
-function lostOr(error: unknown, address: ServerAddress): string {
-  const name = (error as { name?: unknown } | null)?.name;
-  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError')
-    return 'the connection to the server was lost while the command was under way';
-  return describeCause(error, address);
-}
-
-function busy(identifier: string, what: string): CheckpointError {
-  return new CheckpointError(
-    'Conflict',
-    `Checkpoint ${quote(identifier)} kept being removed and recommitted by other writers while this process tried to ${what} it; retry.`,
-    { identifier },
-  );
-}
-
-function openFailure(address: ServerAddress, error: unknown): CheckpointError {
-  return new CheckpointError(
-    'Initialization',
-    `RedisStorage could not connect to Redis at ${address.display}: ${describeCause(error, address)}. Check that the server is running and reachable from here, and that the url (host, port, password, database) is right.`,
-    { cause: error },
-  );
-}
-
-/** What `closing` rejects with: each waiting caller then gets its own `Released` error. */
-const CLOSED = Symbol('closed');
-
-/** The longest summary written or read, in bytes (see redis-scripts.ts). */
-const MAX_SUMMARY_BYTES = 2 * 1024 * 1024;
-
-/**
- * The summary-hash field of a checkpoint: its label and its keys with their sizes, or ''
- * (none) when it would pass {@link MAX_SUMMARY_BYTES}.
- */
-function summaryOf(values: Map<string, Uint8Array>, label: string | undefined): string {
-  const parts: string[] = [];
-  for (const [key, bytes] of values) parts.push(`${storedName(key)}/${bytes.length}`);
-  const json = JSON.stringify(
-    label === undefined ? { k: parts.join('\\') } : { l: label, k: parts.join('\\') },
-  );
-  return Buffer.byteLength(json) <= MAX_SUMMARY_BYTES ? json : '';
-}
-
 /** Ends the sort key in an order member (see redis-scripts.ts). */
 const ZERO_PAIR = Buffer.alloc(2);
-
-/** Splits the values into HSET-sized batches. */
-function* batches(values: Map<string, Uint8Array>): Generator<[string, Uint8Array][]> {
-  let batch: [string, Uint8Array][] = [];
-  let bytes = 0;
-  for (const entry of values) {
-    if (
-      batch.length > 0 &&
-      (batch.length >= FIELDS_PER_HSET || bytes + entry[1].length > BYTES_PER_HSET)
-    ) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(entry);
-    bytes += entry[1].length;
-  }
-  if (batch.length > 0) yield batch;
-}
-
-function whole(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new CheckpointError(
-      'Initialization',
-      `RedisStorage option ${name} must be a whole number of milliseconds (${min} or more), not ${String(value)}.`,
-    );
-  }
-  return value;
-}
