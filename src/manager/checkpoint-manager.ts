@@ -165,7 +165,8 @@ export class CheckpointManager implements AsyncDisposable {
 
   /**
    * Calls `listener` for every `event` from now on: `save`, `restore`, `remove`, `prune`,
-   * and `damaged` for each checkpoint that listing skipped because it cannot be read.
+   * `damaged` for each checkpoint that listing skipped because it cannot be read,
+   * `conflict` for a stale series writer and `autosave-failed` for automatic state.
    * A listener that throws never breaks the operation; its error becomes a process warning.
    *
    * @returns a function that removes the listener
