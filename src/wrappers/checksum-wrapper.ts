@@ -86,7 +86,7 @@ const ALGORITHMS: Record<ChecksumAlgorithm, Algorithm> = {
     digest: (header, payload) => {
       const out = Buffer.allocUnsafe(4);
       const seed = crc32(header);
-      // Node 20's zlib.crc32 returns 0, not the seed, for an empty Buffer over an empty
+      // Node 20's zlib.crc32 returns 0, not the initial value it was given, for an empty Buffer over an empty
       // ArrayBuffer, so an empty payload is left out rather than fed in.
       out.writeUInt32BE(payload.length === 0 ? seed : crc32(payload, seed), 0);
       return out;

@@ -7,36 +7,11 @@ import { CheckpointError } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { cuttingProxy, type CuttingProxy } from '../fixtures/db/cutting-proxy';
 import { DATABASE_URL, postgresAnswers, sql, TestTables } from './postgres-server';
+import { commit, failure, outcome } from '../fixtures/db/storage-test-helpers';
 
 const tables = new TestTables();
 const ROOT = resolve(__dirname, '../..');
 const MiB = 1024 * 1024;
-
-async function outcome<T>(promise: Promise<T>): Promise<T | CheckpointError> {
-  return promise.then(
-    (value) => value,
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(CheckpointError);
-      return error as CheckpointError;
-    },
-  );
-}
-
-async function failure(promise: Promise<unknown>): Promise<CheckpointError> {
-  const result = await outcome(promise);
-  expect(result).toBeInstanceOf(CheckpointError);
-  return result as CheckpointError;
-}
-
-async function commit(
-  storage: PostgresStorage,
-  identifier: string,
-  values: Record<string, unknown>,
-): Promise<void> {
-  const draft = await storage.createCheckpoint(identifier);
-  for (const [key, value] of Object.entries(values)) await draft.put(key, value);
-  await (await storage.commitCheckpoint(draft)).release();
-}
 
 /** A storage on `table` whose connections pass through `proxy`. */
 function throughProxy(

@@ -1,33 +1,13 @@
 import { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CheckpointError, listIdentifiersWithPrefix, type Storage } from 'checkpointable';
+import { listIdentifiersWithPrefix } from 'checkpointable';
 import { PostgresStorage } from 'checkpointable/postgres';
 import { summarizeCheckpoints } from '../../src/storage/checkpoint-summaries';
 import { selectWithPrefix } from '../../src/storage/prefix-listing';
 import { DATABASE_URL, postgresAnswers, sql, TestTables } from './postgres-server';
+import { commit, failure } from '../fixtures/db/storage-test-helpers';
 
 const tables = new TestTables();
-
-async function failure(promise: Promise<unknown>): Promise<CheckpointError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(CheckpointError);
-  return outcome as CheckpointError;
-}
-
-async function commit(
-  storage: Storage,
-  identifier: string,
-  values: Record<string, unknown>,
-  label?: string,
-): Promise<void> {
-  const draft = await storage.createCheckpoint(identifier);
-  for (const [key, value] of Object.entries(values)) await draft.put(key, value);
-  if (label !== undefined) draft.setLabel!(label);
-  await (await storage.commitCheckpoint(draft)).release();
-}
 
 /** Identifiers whose JavaScript order differs from their UTF-8 byte order. */
 const TRICKY = [

@@ -4,35 +4,10 @@ import { CheckpointError } from 'checkpointable';
 import { RedisStorage } from 'checkpointable/redis';
 import { cuttingProxy, type CuttingProxy } from '../fixtures/db/cutting-proxy';
 import { REDIS_URL, redisAnswers, TestPrefixes } from './redis-server';
+import { commit, failure, outcome } from '../fixtures/db/storage-test-helpers';
 
 const prefixes = new TestPrefixes();
 const MiB = 1024 * 1024;
-
-async function outcome<T>(promise: Promise<T>): Promise<T | CheckpointError> {
-  return promise.then(
-    (value) => value,
-    (error: unknown) => {
-      expect(error).toBeInstanceOf(CheckpointError);
-      return error as CheckpointError;
-    },
-  );
-}
-
-async function failure(promise: Promise<unknown>): Promise<CheckpointError> {
-  const result = await outcome(promise);
-  expect(result).toBeInstanceOf(CheckpointError);
-  return result as CheckpointError;
-}
-
-async function commit(
-  storage: RedisStorage,
-  identifier: string,
-  values: Record<string, unknown>,
-): Promise<void> {
-  const draft = await storage.createCheckpoint(identifier);
-  for (const [key, value] of Object.entries(values)) await draft.put(key, value);
-  await (await storage.commitCheckpoint(draft)).release();
-}
 
 async function withProxy(work: (proxy: CuttingProxy, url: string) => Promise<void>) {
   const server = new URL(REDIS_URL);
