@@ -10,7 +10,7 @@ import {
   MemoryStorage,
   type Storage,
 } from 'checkpointable';
-import { compare, type Budget } from '../harness';
+import { compare, type Budget, type Comparison } from '../harness';
 import { ratioRow, type Row } from '../report';
 
 const KEY = randomBytes(32);
@@ -95,45 +95,60 @@ async function sealingBenchmarks(cpu: Budget, io: Budget): Promise<Row[]> {
         note: `information: the wrapper's own CPU cost is ${((memory.subjectMs - memory.baselineMs.unwrapped) * 1000).toFixed(0)} µs per checkpoint of 20 values, seal included`,
       }),
     );
-    const root = mkdtempSync(join(tmpdir(), 'cp-bench-seal-'));
-    let round = 0;
-    let plain: Storage | undefined;
-    let sealed: Storage | undefined;
-    try {
-      const file = await compare(
-        () => smallValuesCycle(sealed!, `f-${n++}`, values, false),
-        { unwrapped: () => smallValuesCycle(plain!, `f-${n++}`, values, false) },
-        io,
-        {
-          beforeRound: async () => {
-            round++;
-            plain = await FileStorage.open(join(root, `plain-${round}`));
-            sealed = wrap(await FileStorage.open(join(root, `sealed-${round}`)));
-          },
-          afterRound: async () => {
-            await plain?.close();
-            await sealed?.close();
-            rmSync(join(root, `plain-${round}`), { recursive: true, force: true });
-            rmSync(join(root, `sealed-${round}`), { recursive: true, force: true });
-          },
-        },
-      );
-      rows.push(
-        ratioRow({
-          name: `${name}, 20 x 100 B put+commit+load+get, durable FileStorage`,
-          value: file.subjectMs,
-          unit: 'ms',
-          baselineName: 'unwrapped durable FileStorage',
-          baseline: file.baselineMs.unwrapped,
-          ratio: file.ratio.unwrapped,
-          maxRatio,
-        }),
-      );
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const file = await compareOnDurableFiles(wrap, io, (storage, id) =>
+      smallValuesCycle(storage, id, values, false),
+    );
+    rows.push(
+      ratioRow({
+        name: `${name}, 20 x 100 B put+commit+load+get, durable FileStorage`,
+        value: file.subjectMs,
+        unit: 'ms',
+        baselineName: 'unwrapped durable FileStorage',
+        baseline: file.baselineMs.unwrapped,
+        ratio: file.ratio.unwrapped,
+        maxRatio,
+      }),
+    );
   }
   return rows;
+}
+
+/**
+ * Times `work` through a `wrap`ped durable FileStorage against the same work on the bare
+ * one, interleaved, each round on fresh folders so that neither side works in a fuller one.
+ */
+async function compareOnDurableFiles(
+  wrap: (storage: Storage) => Storage,
+  io: Budget,
+  work: (storage: Storage, identifier: string) => Promise<unknown>,
+): Promise<Comparison> {
+  const root = mkdtempSync(join(tmpdir(), 'cp-bench-wrap-'));
+  let round = 0;
+  let n = 0;
+  let plain: Storage | undefined;
+  let wrapped: Storage | undefined;
+  try {
+    return await compare(
+      () => work(wrapped!, `f-${n++}`),
+      { unwrapped: () => work(plain!, `f-${n++}`) },
+      io,
+      {
+        beforeRound: async () => {
+          round++;
+          plain = await FileStorage.open(join(root, `plain-${round}`));
+          wrapped = wrap(await FileStorage.open(join(root, `wrapped-${round}`)));
+        },
+        afterRound: async () => {
+          await plain?.close();
+          await wrapped?.close();
+          rmSync(join(root, `plain-${round}`), { recursive: true, force: true });
+          rmSync(join(root, `wrapped-${round}`), { recursive: true, force: true });
+        },
+      },
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -168,43 +183,20 @@ export async function wrapperBenchmarks(cpu: Budget, io: Budget): Promise<Row[]>
       }),
     );
 
-    const root = mkdtempSync(join(tmpdir(), 'cp-bench-wrap-'));
-    let round = 0;
-    let plain: Storage | undefined;
-    let chained: Storage | undefined;
-    try {
-      const file = await compare(
-        () => cycle(chained!, `f-${n++}`, value, false),
-        { unwrapped: () => cycle(plain!, `f-${n++}`, value, false) },
-        io,
-        {
-          beforeRound: async () => {
-            round++;
-            plain = await FileStorage.open(join(root, `plain-${round}`));
-            chained = wrap(await FileStorage.open(join(root, `wrapped-${round}`)));
-          },
-          afterRound: async () => {
-            await plain?.close();
-            await chained?.close();
-            rmSync(join(root, `plain-${round}`), { recursive: true, force: true });
-            rmSync(join(root, `wrapped-${round}`), { recursive: true, force: true });
-          },
-        },
-      );
-      rows.push(
-        ratioRow({
-          name: `${name}, 64 KiB put+commit+load+get, durable FileStorage`,
-          value: file.subjectMs,
-          unit: 'ms',
-          baselineName: 'unwrapped durable FileStorage',
-          baseline: file.baselineMs.unwrapped,
-          ratio: file.ratio.unwrapped,
-          maxRatio,
-        }),
-      );
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const file = await compareOnDurableFiles(wrap, io, (storage, id) =>
+      cycle(storage, id, value, false),
+    );
+    rows.push(
+      ratioRow({
+        name: `${name}, 64 KiB put+commit+load+get, durable FileStorage`,
+        value: file.subjectMs,
+        unit: 'ms',
+        baselineName: 'unwrapped durable FileStorage',
+        baseline: file.baselineMs.unwrapped,
+        ratio: file.ratio.unwrapped,
+        maxRatio,
+      }),
+    );
   }
   rows.push(...(await sealingBenchmarks(cpu, io)));
   return rows;
