@@ -20,6 +20,7 @@ const MiB = 1024 * 1024;
  */
 function peakRss() {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const status = require('node:fs').readFileSync('/proc/self/status', 'utf8');
     const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
     if (match) return Number(match[1]) * 1024;
