@@ -1,5 +1,5 @@
-import { CheckpointError, quote } from '../errors';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
+import { removedWhileOpen } from '../storage/base-storage';
 import type { PostgresStorage } from './postgres-storage';
 
 /**
@@ -25,11 +25,7 @@ export class PostgresCommittedCheckpoint extends BaseCommittedCheckpoint {
     if (!this.keySet.has(key)) throw keyNotFound(this.identifier, key);
     const bytes = await this.storage.readValue(this.id, this.identifier, key);
     if (bytes === undefined) {
-      throw new CheckpointError(
-        'NotFound',
-        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (PostgresStorage.open has one) so that a process cannot remove what it still reads.`,
-        { identifier: this.identifier, key },
-      );
+      throw removedWhileOpen(this.identifier, key);
     }
     return bytes;
   }

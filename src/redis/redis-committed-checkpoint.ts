@@ -1,6 +1,7 @@
-import { CheckpointError, quote } from '../errors';
+import { quote } from '../errors';
 import { storedName } from '../database/stored-name';
 import { BaseCommittedCheckpoint, keyNotFound } from '../storage/base-checkpoints';
+import { removedWhileOpen } from '../storage/base-storage';
 import type { IndexEntry } from './redis-index-entry';
 import type { RedisStorage } from './redis-storage';
 
@@ -30,11 +31,7 @@ export class RedisCommittedCheckpoint extends BaseCommittedCheckpoint {
       { details: { identifier: this.identifier, key }, keys: [this.dataKey], retry: true },
     );
     if (bytes === null) {
-      throw new CheckpointError(
-        'NotFound',
-        `Checkpoint ${quote(this.identifier)} was removed while this handle was open; use a GuardWrapper (RedisStorage.open has one) so that a process cannot remove what it still reads.`,
-        { identifier: this.identifier, key },
-      );
+      throw removedWhileOpen(this.identifier, key);
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }

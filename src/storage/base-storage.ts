@@ -128,6 +128,19 @@ export function alreadyCommitted(identifier: string): CheckpointError {
   );
 }
 
+/**
+ * The `NotFound` error of a committed handle whose checkpoint went away under it: removed
+ * (and perhaps committed again) through another storage object or process, which a
+ * GuardWrapper, guarding one storage object, cannot prevent.
+ */
+export function removedWhileOpen(identifier: string, key: string): CheckpointError {
+  return new CheckpointError(
+    'NotFound',
+    `Checkpoint ${quote(identifier)} was removed while this handle was open, by another process or storage object (a GuardWrapper stops removals only through its own storage object); load it again to read what is committed now.`,
+    { identifier, key },
+  );
+}
+
 /** The `NotFound` error for an unknown committed checkpoint. */
 export function checkpointNotFound(identifier: string): CheckpointError {
   return new CheckpointError(

@@ -273,7 +273,7 @@ describe.runIf(redisAnswers())('RedisStorage hardening', () => {
       if (read instanceof CheckpointError) {
         expect(read.kind).toBe('NotFound');
         expect(read.message).toBe(
-          'Checkpoint "shared" was removed while this handle was open; use a GuardWrapper (RedisStorage.open has one) so that a process cannot remove what it still reads.',
+          'Checkpoint "shared" was removed while this handle was open, by another process or storage object (a GuardWrapper stops removals only through its own storage object); load it again to read what is committed now.',
         );
       } else {
         expect(same(read, original)).toBe(true);
